@@ -1,0 +1,133 @@
+"""Settings of a crm-kpi installation.
+
+Each setting comes from the environment (`CRM_KPI_<NAME>`), else from the `[crm_kpi]`
+section of `.dlt/config.toml`, else its default. Source settings (paths, tokens,
+base URLs) are not here: each dlt source reads its own under `sources.<name>`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the project cannot use; the message names the variable."""
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(f"CRM_KPI_{name.upper()}")
+    if value not in (None, ""):
+        return value
+    try:
+        import dlt
+
+        value = dlt.config.get(f"crm_kpi.{name.lower()}")
+    except Exception:  # noqa: BLE001 - no config.toml, or an unreadable one: use the default
+        value = None
+    return None if value in (None, "") else str(value)
+
+
+def _path(name: str, default: Path) -> Path:
+    value = _raw(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "warehouse" / "data")
+    objectives_path: Path = field(default_factory=lambda: Path("objectives.yml").resolve())
+    reporting_currency: str = "EUR"
+    gross_margin: Decimal = Decimal("1.0")
+    fx_rates_path: Path | None = None
+    timezone: str = "UTC"
+    fiscal_year_start: int = 1
+    weak_signal_k: float = 2.0
+    sources: tuple[str, ...] = ()
+
+    @property
+    def build_db(self) -> Path:
+        return self.data_dir / "build.duckdb"
+
+    @property
+    def serving_db(self) -> Path:
+        return self.data_dir / "serving.duckdb"
+
+    @property
+    def dlt_dir(self) -> Path:
+        return self.data_dir / "dlt"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.data_dir / "dbt_target"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def default_as_of(self, now: datetime | None = None) -> date:
+        """Yesterday in the reporting timezone: the last complete day of data."""
+        now = now or datetime.now(tz=self.tz)
+        return now.astimezone(self.tz).date() - timedelta(days=1)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        defaults = cls()
+        currency = (_raw("reporting_currency") or defaults.reporting_currency).strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise SettingsError(
+                f"CRM_KPI_REPORTING_CURRENCY={currency!r} is not a 3-letter ISO 4217 code "
+                "such as EUR or USD."
+            )
+        margin_text = _raw("gross_margin") or str(defaults.gross_margin)
+        try:
+            margin = Decimal(margin_text)
+        except InvalidOperation:
+            margin = Decimal(-1)
+        if not (Decimal(0) < margin <= Decimal(1)):
+            raise SettingsError(
+                f"CRM_KPI_GROSS_MARGIN={margin_text!r} must be a number in (0, 1], "
+                "for example 0.8 for 80 %."
+            )
+        tz_name = _raw("timezone") or defaults.timezone
+        try:
+            zoneinfo.ZoneInfo(tz_name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"CRM_KPI_TIMEZONE={tz_name!r} is not an IANA timezone such as "
+                "'Europe/Paris' or 'UTC'."
+            ) from None
+        fy_text = _raw("fiscal_year_start") or str(defaults.fiscal_year_start)
+        if not fy_text.isdigit() or not 1 <= int(fy_text) <= 12:
+            raise SettingsError(
+                f"CRM_KPI_FISCAL_YEAR_START={fy_text!r} must be the number of the fiscal "
+                "year's first month, 1 (January) to 12."
+            )
+        k_text = _raw("weak_signal_k") or str(defaults.weak_signal_k)
+        try:
+            k = float(k_text)
+        except ValueError:
+            k = -1.0
+        if k <= 0:
+            raise SettingsError(f"CRM_KPI_WEAK_SIGNAL_K={k_text!r} must be a positive number.")
+        fx = _raw("fx_rates")
+        sources = tuple(s.strip().lower() for s in (_raw("sources") or "").split(",") if s.strip())
+        return cls(
+            data_dir=_path("data_dir", defaults.data_dir),
+            objectives_path=_path("objectives", defaults.objectives_path),
+            reporting_currency=currency,
+            gross_margin=margin,
+            fx_rates_path=Path(fx).expanduser().resolve() if fx else None,
+            timezone=tz_name,
+            fiscal_year_start=int(fy_text),
+            weak_signal_k=k,
+            sources=sources,
+        )
