@@ -1,0 +1,60 @@
+{#- The shape every KPI model emits: the columns of marts.kpi_values, in order. -#}
+{% macro kpi_columns() -%}
+metric, grain, period_start, scope_type, scope_value, value, numerator, denominator, unit,
+is_complete, as_of
+{%- endmacro %}
+
+{#- A KPI that counts or sums deal events (a close, a creation) per period and scope:
+    aggregated per day first, then rolled up to each grain, then laid on the spine so
+    empty periods and scope values get 0. -#}
+{% macro kpi_from_deal_events(metric, unit, date_column, measure, condition='true', deals=none) -%}
+with context as (
+    select * from {{ ref('stg_run__run_context') }}
+),
+
+daily as (
+    select
+        scopes.scope_type,
+        scopes.scope_value,
+        deals.{{ date_column }} as event_date,
+        {{ measure }} as measure
+    from {{ deals or ref('int_opportunities') }} as deals
+    inner join {{ ref('int_opportunity_scopes') }} as scopes
+        on deals.opportunity_id = scopes.opportunity_id
+    where {{ condition }}
+    group by scopes.scope_type, scopes.scope_value, deals.{{ date_column }}
+),
+
+by_period as (
+    select
+        daily.scope_type,
+        daily.scope_value,
+        calendar.grain,
+        calendar.period_start,
+        sum(daily.measure) as measure
+    from daily
+    inner join {{ ref('int_kpi_calendar') }} as calendar
+        on daily.event_date = calendar.date_day
+    group by daily.scope_type, daily.scope_value, calendar.grain, calendar.period_start
+)
+
+select
+    '{{ metric }}' as metric,
+    spine.grain,
+    spine.period_start,
+    spine.scope_type,
+    spine.scope_value,
+    cast(coalesce(by_period.measure, 0) as double) as value,
+    cast(null as double) as numerator,
+    cast(null as double) as denominator,
+    {{ unit }} as unit,
+    spine.is_complete,
+    spine.as_of
+from {{ ref('int_kpi_spine') }} as spine
+cross join context
+left join by_period
+    on spine.grain = by_period.grain
+    and spine.period_start = by_period.period_start
+    and spine.scope_type = by_period.scope_type
+    and spine.scope_value = by_period.scope_value
+{%- endmacro %}

@@ -1,0 +1,32 @@
+-- Every KPI in long form, one row per (metric, grain, period_start, scope_type,
+-- scope_value): the marts contract of DESIGN.md. Each KPI is its own model in kpis/;
+-- a new KPI is one model there and one name here.
+{%- set kpi_models = [
+    'kpi_won_deals', 'kpi_lost_deals', 'kpi_win_rate', 'kpi_won_revenue',
+    'kpi_avg_deal_size', 'kpi_deals_created', 'kpi_sales_cycle_days',
+    'kpi_pipeline_value', 'kpi_weighted_pipeline_value', 'kpi_new_customers',
+    'kpi_churn_rate', 'kpi_arpa', 'kpi_ltv'] %}
+
+with unioned as (
+    {%- for model in kpi_models %}
+    select {{ kpi_columns() }} from {{ ref(model) }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+)
+
+select
+    cast(metric as varchar) as metric,
+    cast(grain as varchar) as grain,
+    cast(period_start as date) as period_start,
+    cast(scope_type as varchar) as scope_type,
+    cast(scope_value as varchar) as scope_value,
+    cast(value as double) as value,
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
+    cast(unit as varchar) as unit,
+    cast(is_complete as boolean) as is_complete,
+    cast(as_of as date) as as_of
+from unioned
+order by metric, grain, scope_type, scope_value, period_start

@@ -1,0 +1,1 @@
+{{ files_contract_accounts('demo') }}

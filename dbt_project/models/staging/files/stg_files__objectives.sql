@@ -1,0 +1,2 @@
+-- A CRM export carries no goals: its objectives come from objectives.yml only.
+{{ no_objectives() }}

@@ -1,0 +1,383 @@
+"""Reading and checking a folder of CRM export files against the files contract.
+
+Every file is read as text into a scratch DuckDB database, every value is checked with
+set-based SQL (fast at millions of rows), and only when the whole folder is valid are
+typed Arrow batches handed out. A breach names the file, the line and the column, and
+nothing is loaded from that run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ingestion.files.contract import ENTITIES, Column, Entity
+
+SUFFIXES = (".csv", ".csv.gz", ".parquet")
+MAX_REPORTED = 20  # problems listed in one error; the rest are counted
+BATCH_ROWS = 250_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None  # CSV: line in the file (header = 1); Parquet: row number
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"{'row' if self.file.endswith('.parquet') else 'line'} {self.line}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class ContractError(ValueError):
+    """The export breaks the files contract; nothing was loaded."""
+
+    def __init__(self, folder: Path, problems: list[Problem], total: int) -> None:
+        self.folder = folder
+        self.problems = problems
+        self.total = total
+        lines = [f"- {p}" for p in problems]
+        if total > len(problems):
+            lines.append(f"- ... and {total - len(problems)} more problems")
+        super().__init__(
+            f"The CRM export in {folder} breaks the files contract (see DESIGN.md, "
+            f"'The files source'); nothing was loaded from this run. "
+            f"{total} problem(s):\n" + "\n".join(lines)
+        )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def find_file(folder: Path, entity: str) -> Path | None:
+    """The file of `entity` in `folder` (deals.csv, deals.csv.gz or deals.parquet)."""
+    found = [folder / f"{entity}{s}" for s in SUFFIXES if (folder / f"{entity}{s}").is_file()]
+    if len(found) > 1:
+        names = " and ".join(p.name for p in found)
+        raise ContractError(
+            folder,
+            [Problem(found[0].name, None, None, f"both {names} exist: keep one")],
+            1,
+        )
+    return found[0] if found else None
+
+
+def _cast_sql(column: Column, text: str) -> str:
+    """SQL turning the trimmed text `text` into the column's contract type (NULL if empty)."""
+    value = f"NULLIF(TRIM({text}), '')"
+    t = column.type
+    if column.allowed is not None:
+        return f"LOWER({value})"
+    if column.name == "currency":
+        return f"UPPER({value})"
+    if pa.types.is_string(t):
+        return value
+    if pa.types.is_timestamp(t):
+        # Without an offset a timestamp is UTC: the session zone is UTC.
+        return f"TRY_CAST({value} AS TIMESTAMPTZ)"
+    if pa.types.is_date(t):
+        return f"TRY_CAST({value} AS DATE)"
+    if pa.types.is_decimal(t):
+        return f"TRY_CAST({value} AS DECIMAL({t.precision},{t.scale}))"
+    if pa.types.is_integer(t):
+        return f"TRY_CAST({value} AS INTEGER)"
+    raise TypeError(f"no cast for {t}")  # a contract column of a type this reader lacks
+
+
+def _type_words(column: Column) -> str:
+    t = column.type
+    if pa.types.is_timestamp(t):
+        return "an ISO 8601 timestamp such as 2026-03-01T14:30:00Z (UTC when no offset)"
+    if pa.types.is_date(t):
+        return "a date such as 2026-03-01"
+    if pa.types.is_decimal(t):
+        return "a number with a dot as decimal separator, such as 1250.50"
+    if pa.types.is_integer(t):
+        return "a whole number"
+    return "text"
+
+
+class ValidatedExport:
+    """A folder of export files, checked in full; typed batches per entity on demand."""
+
+    def __init__(self, folder: Path, workdir: Path | None = None) -> None:
+        self.folder = Path(folder)
+        self._tmp = Path(tempfile.mkdtemp(prefix="crm-kpi-files-", dir=workdir))
+        self._con = duckdb.connect(str(self._tmp / "check.duckdb"))
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute("SET preserve_insertion_order = true")
+        # A run that fails half-way still removes the scratch database.
+        self._cleanup = weakref.finalize(self, _remove, self._con, self._tmp)
+        self.files: dict[str, Path] = {}
+        self.row_counts: dict[str, int] = {}
+        self._problems: list[Problem] = []
+        self._total = 0
+
+    # -- checking ---------------------------------------------------------------
+
+    def _report(self, problem: Problem, count: int = 1) -> None:
+        self._total += count
+        if len(self._problems) < MAX_REPORTED:
+            self._problems.append(problem)
+
+    def check(self) -> ValidatedExport:
+        if not self.folder.is_dir():
+            raise ContractError(
+                self.folder,
+                [
+                    Problem(
+                        str(self.folder),
+                        None,
+                        None,
+                        "is not a folder: set SOURCES__FILES__PATH to the folder holding "
+                        "deals.csv, stage_history.csv, accounts.csv and owners.csv",
+                    )
+                ],
+                1,
+            )
+        for entity in ENTITIES.values():
+            path = find_file(self.folder, entity.name)
+            if path is None:
+                if entity.required:
+                    self._report(
+                        Problem(
+                            f"{entity.name}.csv",
+                            None,
+                            None,
+                            f"missing: the export needs {entity.name}.csv (or .parquet) with "
+                            f"columns {', '.join(c.name for c in entity.columns if c.required)}",
+                        )
+                    )
+                continue
+            self.files[entity.name] = path
+            self._check_entity(entity, path)
+        if self._total == 0:
+            self._check_references()
+        if self._total:
+            self.close()
+            raise ContractError(self.folder, self._problems, self._total)
+        return self
+
+    def _read_text(self, entity: Entity, path: Path) -> dict[str, str] | None:
+        """Load the file as text into table `text_<entity>`; map contract column -> file column."""
+        reader = (
+            f"read_parquet('{path}')"
+            if path.name.endswith(".parquet")
+            else f"read_csv('{path}', all_varchar = true, header = true)"
+        )
+        try:
+            described = self._con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        except duckdb.Error as exc:
+            self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
+            return None
+        by_lower = {str(row[0]).strip().lower(): str(row[0]) for row in described}
+        missing = [c.name for c in entity.columns if c.required and c.name not in by_lower]
+        if missing:
+            self._report(
+                Problem(
+                    path.name,
+                    1,
+                    None,
+                    f"missing column(s) {', '.join(missing)}; the header has "
+                    f"{', '.join(by_lower.values()) or 'no columns'}",
+                )
+            )
+            return None
+        mapping = {c.name: by_lower[c.name] for c in entity.columns if c.name in by_lower}
+        select = ", ".join(
+            f"CAST({_quote(src)} AS VARCHAR) AS {_quote(name)}" for name, src in mapping.items()
+        )
+        try:
+            self._con.execute(
+                f"CREATE OR REPLACE TABLE text_{entity.name} AS SELECT {select} FROM {reader}"
+            )
+        except duckdb.Error as exc:
+            self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
+            return None
+        return mapping
+
+    def _check_entity(self, entity: Entity, path: Path) -> None:
+        before = self._total
+        mapping = self._read_text(entity, path)
+        if mapping is None:
+            return
+        table = f"text_{entity.name}"
+        # rowid follows file order (insertion order is preserved): line = rowid + 2.
+        offset = 1 if path.name.endswith(".parquet") else 2
+        self.row_counts[entity.name] = self._con.execute(
+            f"SELECT count(*) FROM {table}"
+        ).fetchone()[0]
+        for column in entity.columns:
+            if column.name not in mapping:
+                continue
+            raw = _quote(column.name)
+            typed = _cast_sql(column, raw)
+            empty = f"NULLIF(TRIM({raw}), '') IS NULL"
+            checks: list[tuple[str, str]] = []
+            if not column.nullable:
+                checks.append((empty, "is empty; a value is required"))
+            if column.allowed is not None:
+                checks.append(
+                    (
+                        f"NOT {empty} AND {typed} NOT IN "
+                        f"({', '.join(repr(a) for a in column.allowed)})",
+                        f"is not one of {', '.join(column.allowed)}",
+                    )
+                )
+            elif column.name == "currency":
+                checks.append(
+                    (
+                        f"NOT {empty} AND NOT regexp_full_match({typed}, '[A-Z]{{3}}')",
+                        "is not a 3-letter ISO 4217 currency code such as EUR",
+                    )
+                )
+            elif not pa.types.is_string(column.type):
+                checks.append((f"NOT {empty} AND {typed} IS NULL", f"is not {_type_words(column)}"))
+                if column.minimum is not None:
+                    op = "<=" if column.exclusive_minimum else "<"
+                    words = "greater than" if column.exclusive_minimum else "at least"
+                    checks.append(
+                        (f"{typed} {op} {column.minimum}", f"must be {words} {column.minimum}")
+                    )
+                if column.maximum is not None:
+                    checks.append(
+                        (f"{typed} > {column.maximum}", f"must be at most {column.maximum}")
+                    )
+            for condition, words in checks:
+                count = self._con.execute(
+                    f"SELECT count(*) FROM {table} WHERE {condition}"
+                ).fetchone()[0]
+                if not count:
+                    continue
+                rows = self._con.execute(
+                    f"SELECT rowid, {raw} FROM {table} WHERE {condition} ORDER BY rowid LIMIT 3"
+                ).fetchall()
+                for rowid, value in rows:
+                    shown = "(empty)" if value is None or str(value).strip() == "" else repr(value)
+                    problem = Problem(path.name, rowid + offset, column.name, f"{shown} {words}")
+                    self._report(problem)
+                if count > len(rows):
+                    self._total += count - len(rows)
+        if self._total > before:
+            return
+        self._check_primary_key(entity, path, offset)
+
+    def _check_primary_key(self, entity: Entity, path: Path, offset: int) -> None:
+        keys = ", ".join(_cast_sql(entity.column(k), _quote(k)) for k in entity.primary_key)
+        dupes = self._con.execute(
+            f"""
+            SELECT k, list(rowid ORDER BY rowid) FROM (
+                SELECT ({keys})::VARCHAR AS k, rowid FROM text_{entity.name}
+            ) GROUP BY k HAVING count(*) > 1 ORDER BY min(rowid) LIMIT 3
+            """
+        ).fetchall()
+        for key, rowids in dupes:
+            lines = ", ".join(str(r + offset) for r in rowids[:5])
+            self._report(
+                Problem(
+                    path.name,
+                    rowids[1] + offset,
+                    ", ".join(entity.primary_key),
+                    f"duplicate key {key} (lines {lines}); each "
+                    f"{' + '.join(entity.primary_key)} must appear once",
+                )
+            )
+
+    def _check_references(self) -> None:
+        """Stage history must belong to deals of the export: a typo there loses history."""
+        if "stage_history" not in self.files:
+            return
+        count, first = self._con.execute(
+            """
+            SELECT count(*), min(h.rowid) FROM text_stage_history h
+            ANTI JOIN text_deals d ON TRIM(d.deal_id) = TRIM(h.deal_id)
+            """
+        ).fetchone()
+        if count:
+            deal = self._con.execute(
+                f"SELECT deal_id FROM text_stage_history WHERE rowid = {first}"
+            ).fetchone()[0]
+            name = self.files["stage_history"].name
+            self._report(
+                Problem(
+                    name,
+                    first + (1 if name.endswith(".parquet") else 2),
+                    "deal_id",
+                    f"{deal!r} is not a deal_id of {self.files['deals'].name} "
+                    f"({count} history row(s) name unknown deals)",
+                ),
+            )
+
+    # -- reading ----------------------------------------------------------------
+
+    def batches(self, entity_name: str) -> Iterator[pa.RecordBatch | pa.Table]:
+        """Typed batches of the entity (one empty table when the optional file is absent)."""
+        entity = ENTITIES[entity_name]
+        schema = entity.schema
+        if entity_name not in self.files:
+            yield schema.empty_table()
+            return
+        present = {r[0] for r in self._con.execute(f"DESCRIBE text_{entity_name}").fetchall()}
+        select = ", ".join(
+            (
+                f"{_cast_sql(c, _quote(c.name))} AS {_quote(c.name)}"
+                if c.name in present
+                else f"NULL AS {_quote(c.name)}"
+            )
+            for c in entity.columns
+        )
+        # dlt reads resources in turns: each needs its own cursor on the scratch database.
+        cursor = self._con.cursor()
+        reader = cursor.sql(
+            f"SELECT {select} FROM text_{entity_name} ORDER BY rowid"
+        ).to_arrow_reader(BATCH_ROWS)
+        empty = True
+        for batch in reader:
+            empty = False
+            yield pa.Table.from_batches([batch]).cast(schema)
+        cursor.close()
+        if empty:
+            yield schema.empty_table()
+
+    def close(self) -> None:
+        self._cleanup()
+
+
+def _remove(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def read_fx_rates_file(path: Path) -> pa.Table:
+    """The `fx_rates` file named by CRM_KPI_FX_RATES, checked like an export's."""
+    path = Path(path)
+    export = ValidatedExport(path.parent)
+    try:
+        if not path.is_file():
+            raise ContractError(
+                path,
+                [Problem(str(path), None, None, "does not exist (CRM_KPI_FX_RATES)")],
+                1,
+            )
+        export._check_entity(ENTITIES["fx_rates"], path)
+        if export._total:
+            raise ContractError(path, export._problems, export._total)
+        export.files["fx_rates"] = path
+        return pa.concat_tables(list(export.batches("fx_rates")))
+    finally:
+        export.close()

@@ -1,0 +1,77 @@
+"""The whole pipeline, as Dagster sees it.
+
+    configured sources --dlt--> raw_<source>.*     (one asset group per source)
+    run context, objectives --> raw_run.*, raw_objectives.*
+    dbt build (staging -> intermediate -> marts, dbt tests as asset checks)
+    publish --> serving.duckdb
+
+`crm-kpi run` and `crm-kpi demo` execute the `refresh` job of these definitions in
+process; the nightly schedule runs the same job.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_dlt import DagsterDltResource
+
+from crm_kpi.settings import DBT_PROJECT_DIR, Settings
+from ingestion.registry import enabled_sources
+from orchestration.automation.schedules import nightly_schedule
+from orchestration.ingestion.assets import source_assets
+from orchestration.lib.dbt_project import dbt_env, dbt_executable
+from orchestration.serving.assets import run_context_asset, serving_asset
+from orchestration.transform.assets import marts_keys, warehouse_assets
+
+REFRESH_JOB = "refresh"
+
+
+def build_definitions(
+    settings: Settings | None = None,
+    sources: tuple[str, ...] | None = None,
+    source_overrides: dict[str, dict[str, Any]] | None = None,
+) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    sources = sources or enabled_sources(settings.sources)
+    if not sources:
+        raise ValueError(
+            "No source is configured: set SOURCES__FILES__PATH to a folder of CRM export "
+            "files, a CRM token such as SOURCES__HUBSPOT__API_KEY, or run `crm-kpi demo`."
+        )
+    os.environ.update(dbt_env(settings))
+
+    ingestion = [
+        source_assets(settings, name, (source_overrides or {}).get(name)) for name in sources
+    ]
+    warehouse = warehouse_assets(settings, sources)
+    assets = [
+        *ingestion,
+        run_context_asset(settings),
+        warehouse,
+        serving_asset(settings, marts_keys(warehouse)),
+    ]
+    refresh = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all())
+    return dg.Definitions(
+        assets=assets,
+        jobs=[refresh],
+        schedules=[nightly_schedule(refresh)],
+        resources={
+            "dlt": DagsterDltResource(),
+            "dbt": DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                dbt_executable=dbt_executable(),
+            ),
+        },
+        # One writer per DuckDB file: steps that write build.duckdb never run at once.
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dagster dev -m orchestration.definitions` and `crm-kpi ui` load."""
+    return build_definitions()

@@ -1,0 +1,77 @@
+"""Assets around the dbt build: this run's context before it, publishing after it."""
+
+from datetime import date
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from pydantic import Field
+
+from crm_kpi.settings import Settings
+from warehouse.db import connect
+from warehouse.publish import publish
+from warehouse.run_context import write_run_context
+
+RUN_CONTEXT_KEY = dg.AssetKey(["raw_run", "run_context"])
+FX_RATES_FILE_KEY = dg.AssetKey(["raw_run", "fx_rates"])
+SERVING_KEY = dg.AssetKey(["serving"])
+
+
+class RunContextConfig(dg.Config):
+    as_of: str = Field(
+        default="",
+        description="Last complete day of data (YYYY-MM-DD); empty means yesterday in the "
+        "reporting timezone.",
+    )
+
+
+def run_context_asset(settings: Settings) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                RUN_CONTEXT_KEY,
+                group_name="run",
+                description="This run's settings (as_of, currency, timezone, fiscal year) as data.",
+            ),
+            dg.AssetSpec(
+                FX_RATES_FILE_KEY,
+                group_name="run",
+                description="Rates of the CRM_KPI_FX_RATES file, for CRMs that keep none.",
+            ),
+        ],
+        name="run_context",
+        pool="build_duckdb",
+    )
+    def _run_context(context: AssetExecutionContext, config: RunContextConfig):
+        as_of = date.fromisoformat(config.as_of) if config.as_of else settings.default_as_of()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        con = connect(settings.build_db)
+        try:
+            write_run_context(con, settings, as_of, context.run_id)
+        finally:
+            con.close()
+        context.log.info(f"as_of = {as_of.isoformat()}")
+        yield dg.MaterializeResult(asset_key=RUN_CONTEXT_KEY, metadata={"as_of": as_of.isoformat()})
+        yield dg.MaterializeResult(asset_key=FX_RATES_FILE_KEY)
+
+    return _run_context
+
+
+def serving_asset(settings: Settings, marts: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=SERVING_KEY,
+        deps=marts,
+        group_name="serving",
+        description="serving.duckdb: the marts, replaced by an atomic rename once every "
+        "blocking check has passed. Analysts and BI tools read this file.",
+        pool="build_duckdb",
+    )
+    def _serving(context: AssetExecutionContext) -> dg.MaterializeResult:
+        tables = publish(settings.build_db, settings.serving_db)
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(settings.serving_db)),
+                **{f"{t.schema}.{t.name}": t.rows for t in tables},
+            }
+        )
+
+    return _serving

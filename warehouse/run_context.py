@@ -1,0 +1,77 @@
+"""This run's settings, written into the build file as data before dbt runs.
+
+Models read `raw_run.run_context` instead of dbt vars: a value never becomes SQL text,
+and changing as_of does not make dbt re-parse the project.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import duckdb
+import pyarrow as pa
+
+from crm_kpi.settings import Settings
+from ingestion.files.contract import ENTITIES
+from ingestion.files.reader import read_fx_rates_file
+
+RUN_CONTEXT_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("as_of", pa.date32()),
+        ("reporting_currency", pa.string()),
+        ("timezone", pa.string()),
+        ("fiscal_year_start", pa.int32()),
+        ("gross_margin", pa.decimal128(6, 4)),
+        ("weak_signal_k", pa.float64()),
+        ("started_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def run_context_table(settings: Settings, as_of: date, run_id: str) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "run_id": run_id,
+                "as_of": as_of,
+                "reporting_currency": settings.reporting_currency,
+                "timezone": settings.timezone,
+                "fiscal_year_start": settings.fiscal_year_start,
+                "gross_margin": settings.gross_margin,
+                "weak_signal_k": settings.weak_signal_k,
+                "started_at": datetime.now(tz=UTC),
+            }
+        ],
+        schema=RUN_CONTEXT_SCHEMA,
+    )
+
+
+def write_run_context(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date, run_id: str
+) -> None:
+    """Replace `raw_run.run_context` and `raw_run.fx_rates` in one transaction.
+
+    The fx_rates file (CRM_KPI_FX_RATES) is read and checked first, so a bad file
+    changes nothing.
+    """
+    context = run_context_table(settings, as_of, run_id)
+    fx_rates = (
+        read_fx_rates_file(settings.fx_rates_path)
+        if settings.fx_rates_path
+        else ENTITIES["fx_rates"].schema.empty_table()
+    )
+    con.register("run_context_rows", context)
+    con.register("fx_rates_rows", fx_rates)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE SCHEMA IF NOT EXISTS raw_run")
+        con.execute("CREATE OR REPLACE TABLE raw_run.run_context AS SELECT * FROM run_context_rows")
+        con.execute("CREATE OR REPLACE TABLE raw_run.fx_rates AS SELECT * FROM fx_rates_rows")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("run_context_rows")
+        con.unregister("fx_rates_rows")
