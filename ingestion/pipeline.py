@@ -6,6 +6,7 @@ The pipeline, its working folder and its dataset all carry the source's name: so
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dlt
@@ -25,7 +26,8 @@ def make_pipeline(source_name: str, build_db: Path, pipelines_dir: Path) -> dlt.
         destination=dlt.destinations.duckdb(str(build_db)),
         dataset_name=raw_dataset(source_name),
         pipelines_dir=str(pipelines_dir),
-        progress="log",
+        # Progress of long loads on stderr, where it does not mix with command output.
+        progress=dlt.progress.log(log_period=10, logger=sys.stderr, dump_system_stats=False),
     )
 
 

@@ -18,6 +18,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
+from crm_kpi.progress import progress_logger
 from crm_kpi.settings import DBT_PROJECT_DIR, Settings
 from ingestion.registry import enabled_sources
 from orchestration.automation.schedules import nightly_schedule
@@ -66,6 +67,7 @@ def build_definitions(
                 dbt_executable=dbt_executable(),
             ),
         },
+        loggers={"progress": progress_logger, "console": dg.default_loggers()["console"]},
         # One writer per DuckDB file: steps that write build.duckdb never run at once.
         executor=dg.in_process_executor,
     )

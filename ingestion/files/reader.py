@@ -46,9 +46,9 @@ class ContractError(ValueError):
 
     def __init__(self, folder: Path, problems: list[Problem], total: int) -> None:
         self.folder = folder
-        self.problems = problems
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0))
         self.total = total
-        lines = [f"- {p}" for p in problems]
+        lines = [f"- {p}" for p in self.problems]
         if total > len(problems):
             lines.append(f"- ... and {total - len(problems)} more problems")
         super().__init__(

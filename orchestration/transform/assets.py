@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: one `dbt build` per run, dbt tests as asset checks."""
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -8,6 +9,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from crm_kpi.settings import Settings
+from orchestration.lib.dbt_output import DbtLogSink
 from orchestration.lib.dbt_project import dbt_vars, prepare_manifest, target_dir
 from orchestration.lib.translators import WarehouseTranslator
 
@@ -24,9 +26,12 @@ def warehouse_assets(settings: Settings, sources: tuple[str, ...]) -> dg.AssetsD
     )
     def _build(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         # One `dbt build` for the whole graph: dbt costs ~5 s per command.
-        yield from dbt.cli(
-            ["build", "--vars", dbt_vars(sources)], context=context, target_path=target
-        ).stream()
+        sink = DbtLogSink(context.log)
+        with contextlib.redirect_stdout(sink):
+            yield from dbt.cli(
+                ["build", "--vars", dbt_vars(sources)], context=context, target_path=target
+            ).stream()
+        sink.flush()
 
     return _build
 

@@ -18,6 +18,19 @@ choice open (the SQL follows the same rules):
   `as_of`; t = min(next period start, as_of + 1 day) is the "end of period" date;
 - see `compute_kpis` for each metric.
 
+Where even the brief is silent, this module decides as follows (a comparison that
+disagrees on one of these points is about the rule, not a bug):
+
+- the scope universes use the deals left after the as-of cut;
+- churn_rate is null for the incomplete period holding `as_of`; a period that ends on
+  `as_of` is complete and has its churn (DESIGN.md's "null for the period holding
+  as_of" read as the brief's "the period that holds as_of (the incomplete one)");
+- a contract is a won deal with an account and both contract dates: a won deal without
+  account adds no MRR to arpa, as it makes no account active;
+- two stage-history rows of a deal entered at the same instant are ordered by stage name;
+- a won or lost deal without closed_at closes in no period, is in the pipeline at every
+  t after its creation, and is converted at its creation date's rate.
+
 It is written to be read and checked by a person: plain loops over periods with a
 vectorised step each, no cleverness that would need its own proof.
 """
@@ -125,7 +138,7 @@ def periods(grain: str, first_day: date, as_of: date, fiscal_year_start: int = 1
     """The periods of `grain` from the one holding `first_day` through the one holding `as_of`.
 
     Columns: period_start, next_start, is_complete (the period ended on or before as_of),
-    t_date (the "end of period" date, min(next_start, as_of + 1 day)) and holds_as_of.
+    t_date (the "end of period" date, min(next_start, as_of + 1 day)).
     """
     rows = []
     start = period_start(first_day, grain, fiscal_year_start)
@@ -137,11 +150,10 @@ def periods(grain: str, first_day: date, as_of: date, fiscal_year_start: int = 1
                 "next_start": nxt,
                 "is_complete": nxt - timedelta(days=1) <= as_of,
                 "t_date": min(nxt, as_of + timedelta(days=1)),
-                "holds_as_of": start <= as_of < nxt,
             }
         )
         start = nxt
-    columns = ["period_start", "next_start", "is_complete", "t_date", "holds_as_of"]
+    columns = ["period_start", "next_start", "is_complete", "t_date"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -149,8 +161,10 @@ def periods(grain: str, first_day: date, as_of: date, fiscal_year_start: int = 1
 
 
 def _is_null(value: object) -> bool:
-    if value is None or isinstance(value, str):
-        return value is None
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return False
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # a list or other container: not a null scalar
@@ -599,19 +613,15 @@ def _pipeline_snapshots(
         p = probabilities.get((pipelines[deal], stage), ZERO)
         return _money_times(amount[deal], p)
 
-    weight_now = np.empty(n, dtype=object)
-    weight_now[:] = [weighted(i, s) for i, s in enumerate(deals["stage"])]
+    # the weight of each deal in its current stage, and in the stage of each history row
+    weight_now = np.array([weighted(i, s) for i, s in enumerate(deals["stage"])], dtype=object)
     hist_deal = history["deal"].to_numpy(dtype=np.int64)
     hist_day = np.array([d.toordinal() for d in history["entered_date"]], dtype=np.int64)
-    # one more slot after the rows: what deals without history index (their weight comes
-    # from weight_now instead)
-    hist_weight = np.empty(len(history) + 1, dtype=object)
-    hist_weight[:] = [
-        *(weighted(d, s) for d, s in zip(hist_deal, history["stage"], strict=True)),
-        ZERO,
-    ]
+    hist_weight = np.array(
+        [weighted(d, s) for d, s in zip(hist_deal, history["stage"], strict=True)], dtype=object
+    )
     # history is sorted by deal, then time: each deal's rows are one block, oldest first
-    hist_count = np.bincount(hist_deal, minlength=n)
+    has_history = np.bincount(hist_deal, minlength=n) > 0
     first_row = np.searchsorted(hist_deal, np.arange(n))
 
     long = _long_scopes(deals, DEAL_SCOPE_TYPES)
@@ -626,11 +636,12 @@ def _pipeline_snapshots(
     for t in t_dates:
         t_day = t.toordinal()
         in_pipeline = (created < t_day) & (closed >= t_day)
+        # a deal's rows entered before t are the first rows_before_t of its block, so its
+        # stage at t is the last of them, or its first row when none was entered before t
         rows_before_t = np.bincount(hist_deal[hist_day < t_day], minlength=n)
-        # the last row entered before t, or the deal's first row when none was
         stage_row = first_row + np.maximum(rows_before_t - 1, 0)
-        stage_row = np.where(hist_count > 0, stage_row, len(hist_weight) - 1)
-        weight = np.where(hist_count > 0, hist_weight[stage_row], weight_now)
+        weight = weight_now.copy()
+        weight[has_history] = hist_weight[stage_row[has_history]]
 
         selected = in_pipeline[long_deal]
         value = np.full(len(keys), ZERO, dtype=object)
@@ -714,16 +725,19 @@ def _account_metrics(
 
     Account a is active on day d when one of its won deals has contract_start <= d <=
     contract_end. churn: of the accounts active on the period's first day, those not
-    active on the day after its last day. arpa: MRR of the contracts active on the first
-    day over the accounts active then.
+    active on the day after its last day. arpa: MRR of the contracts (won deals with an
+    account) active on the first day over the accounts active then.
     """
     contracts = deals[
-        (deals["status"] == "won") & deals["contract_start"].notna() & deals["contract_end"].notna()
+        (deals["status"] == "won")
+        & deals["account_id"].notna()
+        & deals["contract_start"].notna()
+        & deals["contract_end"].notna()
     ].reset_index(drop=True)
     keys = [(t, v) for t in ACCOUNT_SCOPE_TYPES for v in universes[t]]
     key_of = {k: i for i, k in enumerate(keys)}
 
-    accounts = sorted({a for a in contracts["account_id"] if a is not None})
+    accounts = sorted(set(contracts["account_id"]))
     account_index = {a: i for i, a in enumerate(accounts)}
     # membership[a, k]: account a belongs to scope k (company, its segment, its region)
     membership = np.zeros((len(accounts), len(keys)), dtype=np.int64)
@@ -739,7 +753,7 @@ def _account_metrics(
     starts = np.array([d.toordinal() for d in contracts["contract_start"]], np.int64)
     ends = np.array([d.toordinal() for d in contracts["contract_end"]], np.int64)
     for start, end, account in zip(starts, ends, contracts["account_id"], strict=True):
-        if account is not None and start <= last and end >= first and start <= end:
+        if start <= last and end >= first and start <= end:
             active[
                 max(start, first) - first : min(end, last) - first + 1, account_index[account]
             ] = True
@@ -751,8 +765,7 @@ def _account_metrics(
         ],
         dtype=np.int64,
     ).reshape(-1, 3)
-    mrr = np.empty(len(contracts), dtype=object)
-    mrr[:] = [ZERO if m is None else m for m in contracts["mrr_reporting"]]
+    mrr = np.array([ZERO if m is None else m for m in contracts["mrr_reporting"]], dtype=object)
 
     rows = []
     for period in period_frame.itertuples():
@@ -860,8 +873,8 @@ def _deal_rows(grid: pd.DataFrame, grain: str, currency: str) -> list[pd.DataFra
 def _account_rows(
     grid: pd.DataFrame, grain: str, currency: str, gross_margin: Decimal
 ) -> list[pd.DataFrame]:
-    # churn is not known for the period holding as_of: its "day after" is after as_of
-    known = ~grid["holds_as_of"].to_numpy(dtype=bool)
+    # churn is not known for a period that has not ended by as_of
+    known = grid["is_complete"].to_numpy(dtype=bool)
     churn_num = [
         float(c) if k else None for c, k in zip(grid["churned_accounts"], known, strict=True)
     ]
@@ -891,20 +904,20 @@ def _ltv_rows(
     """ltv of month m: arpa(m) x gross margin / the mean churn_rate of the complete months
     m-11 .. m of the same scope that have one."""
     frame = grid[["period_start", "scope_type", "scope_value", "is_complete"]].copy()
-    frame["churn"] = churn
-    frame["arpa"] = arpa
+    frame["churn"] = pd.Series(churn, index=frame.index, dtype=object)
     numerators, denominators, values = [], [], []
-    for row in frame.itertuples():
+    for row, arpa_value in zip(frame.itertuples(), arpa, strict=True):
         window_start = _add_months(row.period_start, -11)
         window = frame[
             (frame["scope_type"] == row.scope_type)
             & (frame["scope_value"] == row.scope_value)
-            & frame["period_start"].between(window_start, row.period_start)
+            & (frame["period_start"] >= window_start)
+            & (frame["period_start"] <= row.period_start)
             & frame["is_complete"]
             & frame["churn"].notna()
         ]
         rates = [float(c) for c in window["churn"]]
-        numerator = None if row.arpa is None else row.arpa * float(gross_margin)
+        numerator = None if arpa_value is None else arpa_value * float(gross_margin)
         denominator = sum(rates) / len(rates) if rates else None
         numerators.append(numerator)
         denominators.append(denominator)

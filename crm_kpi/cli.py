@@ -1,0 +1,215 @@
+"""The `crm-kpi` command: run the demo or the pipeline, query the marts, open the UI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crm_kpi.settings import PROJECT_ROOT, Settings, SettingsError
+
+app = typer.Typer(
+    help="CRM opportunities to sales KPIs and objectives, in DuckDB marts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Last complete day of data, YYYY-MM-DD (default: yesterday in the reporting "
+        "timezone). Pins a run so it is reproducible.",
+    ),
+]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        err.print(f"[red]Configuration error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _as_of(value: str | None, settings: Settings) -> date:
+    if not value:
+        return settings.default_as_of()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]--as-of {value!r} is not a date: write it as YYYY-MM-DD.[/]")
+        raise typer.Exit(2) from None
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "days":
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def _print_kpis(settings: Settings) -> None:
+    from warehouse.queries import kpi_summary
+
+    summary = kpi_summary(settings.serving_db)
+    table = Table(title=f"KPIs, company-wide, by month (as of {summary.as_of})")
+    table.add_column("metric")
+    table.add_column("unit")
+    for start, complete in zip(summary.months, summary.complete, strict=True):
+        label = start.strftime("%Y-%m") + ("" if complete else " (to date)")
+        table.add_column(label, justify="right")
+    for metric, unit, values in summary.rows:
+        table.add_row(metric, unit, *(format_value(v, unit) for v in values))
+    out.print(table)
+
+
+def _execute(settings: Settings, sources: tuple[str, ...], as_of: date, overrides=None) -> None:
+    from crm_kpi.runner import run_refresh
+
+    err.print(
+        f"Running the pipeline for {', '.join(sources)} as of {as_of} (data in {settings.data_dir})"
+    )
+    try:
+        outcome = run_refresh(settings, sources, as_of, overrides)
+    except Exception as exc:  # noqa: BLE001 - a configuration error before the run starts
+        err.print(f"[red]The pipeline could not start:[/] {exc}")
+        raise typer.Exit(1) from None
+    if not outcome.success:
+        err.print("[red]The run failed; serving.duckdb was left as it was.[/]")
+        for message in outcome.errors:
+            err.print(message, markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    err.print(f"[green]Published[/] {settings.serving_db}")
+
+
+@app.command()
+def demo(
+    deals: Annotated[int, typer.Option(help="Number of deals of the demo CRM.", min=100)] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed of the demo CRM (same seed, same CRM).")] = 42,
+    as_of: AsOf = None,
+) -> None:
+    """Generate the demo CRM, run the whole pipeline on it and print the KPIs."""
+    settings = _settings()
+    day = _as_of(as_of, settings)
+    overrides = {"demo": {"deals": deals, "seed": seed, "as_of": day.isoformat()}}
+    _execute(settings, ("demo",), day, overrides)
+    _print_kpis(settings)
+
+
+@app.command()
+def run(
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="A source to load (repeat for several); default: every configured source.",
+        ),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """One pipeline run: load the sources, build and check the marts, publish them."""
+    from ingestion.registry import (
+        SourceNotConfiguredError,
+        UnknownSourceError,
+        build_source,
+        enabled_sources,
+    )
+
+    settings = _settings()
+    try:
+        sources = enabled_sources(tuple(source or ()) or settings.sources)
+        for name in sources:
+            build_source(name)
+    except (UnknownSourceError, SourceNotConfiguredError) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    if not sources:
+        err.print(
+            "[red]No source is configured.[/] Set SOURCES__FILES__PATH to a folder of CRM "
+            "export files (see README), a CRM token such as SOURCES__HUBSPOT__API_KEY, or "
+            "try `crm-kpi demo`."
+        )
+        raise typer.Exit(2)
+    _execute(settings, sources, _as_of(as_of, settings))
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run read-only on serving.duckdb.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="table, csv or json.", case_sensitive=False)
+    ] = "table",
+) -> None:
+    """Run read-only SQL on the marts (schema `marts` of serving.duckdb)."""
+    from warehouse.queries import QueryError, ServingFileMissingError, run_query
+
+    settings = _settings()
+    try:
+        result = run_query(settings.serving_db, sql)
+    except (QueryError, ServingFileMissingError) as exc:
+        err.print(f"[red]{exc}[/]", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    fmt = fmt.lower()
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    elif fmt == "json":
+        rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        json.dump(rows, sys.stdout, default=str, indent=2)
+        sys.stdout.write("\n")
+    elif fmt == "table":
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+        err.print(f"{len(result.rows)} row(s)")
+    else:
+        err.print(f"[red]--format {fmt!r}: use table, csv or json.[/]")
+        raise typer.Exit(2)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the Dagster UI and daemon (the daemon fires the nightly schedule)."""
+    settings = _settings()
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    err.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl+C stops it.")
+    command = [
+        str(Path(sys.executable).with_name("dagster")),
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
+    raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_ROOT))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,81 @@
+"""Running the refresh job in process: what `crm-kpi run` and `crm-kpi demo` do.
+
+The job is the one the nightly schedule runs, from the same definitions, so a run by
+hand and a scheduled run load, check and publish alike.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from dagster._utils.error import SerializableErrorInfo
+
+from crm_kpi.settings import Settings
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    as_of: date
+    run_id: str
+    sources: tuple[str, ...]
+    errors: list[str] = field(default_factory=list)
+
+
+def _root_message(error: SerializableErrorInfo) -> str:
+    """The innermost error's message: the one that says what to fix, not where it surfaced."""
+    chain = [error]
+    while chain[-1].cause is not None:
+        chain.append(chain[-1].cause)
+    for info in reversed(chain):
+        message = (info.message or "").strip()
+        if message:
+            # "package.module.SomeError: text" -> "SomeError: text"; our own errors speak
+            # to the user already and lose the class name altogether.
+            message = re.sub(r"^(?:[\w]+\.)+(\w+: )", r"\1", message)
+            own = ("ContractError", "ObjectivesFileError", "QualityGateError", "SettingsError")
+            for cls in own:
+                message = message.removeprefix(f"{cls}: ")
+            return message
+    return error.to_string()
+
+
+def instance() -> dg.DagsterInstance:
+    """The Dagster instance of DAGSTER_HOME when set (run history, alert state), else a
+    throw-away one."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_refresh(
+    settings: Settings,
+    sources: tuple[str, ...],
+    as_of: date,
+    source_overrides: dict[str, dict[str, Any]] | None = None,
+) -> RunOutcome:
+    from orchestration.automation.schedules import refresh_run_config
+    from orchestration.definitions import REFRESH_JOB, build_definitions
+
+    defs = build_definitions(settings, sources, source_overrides)
+    job = defs.resolve_job_def(REFRESH_JOB)
+    run_config = {**refresh_run_config(as_of.isoformat()), "loggers": {"progress": {}}}
+    with instance() as dagster_instance:
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=dagster_instance,
+            raise_on_error=False,
+            tags={"crm_kpi/as_of": as_of.isoformat(), "crm_kpi/trigger": "cli"},
+        )
+    errors = [
+        _root_message(event.step_failure_data.error)
+        for event in result.all_events
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE
+        and event.step_failure_data.error is not None
+    ]
+    return RunOutcome(result.success, as_of, result.run_id, sources, errors)

@@ -1,0 +1,53 @@
+"""Helpers shared by the tests: running the CLI for real, reading the marts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "crm_kpi.cli"]
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """`crm-kpi <args>` in a new process with the test's environment (plus `env`)."""
+    return subprocess.run(
+        [*CLI, *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def query(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def kpi(
+    path: Path, metric: str, grain: str, scope_type: str = "company", scope_value: str = "all"
+) -> dict:
+    """{period_start: value} of one KPI series from marts.kpi_values."""
+    rows = query(
+        path,
+        """
+        SELECT period_start, value FROM marts.kpi_values
+        WHERE metric = ? AND grain = ? AND scope_type = ? AND scope_value = ?
+        ORDER BY period_start
+        """,
+        [metric, grain, scope_type, scope_value],
+    )
+    return {start.isoformat(): value for start, value in rows}
