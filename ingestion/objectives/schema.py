@@ -176,6 +176,29 @@ def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _NULL_TAG
 
 
+def _lookup(node: MappingNode, key: str) -> Node | None:
+    """The value of `key` in a mapping not flattened yet: its own entry (the last one)
+    first, else the first merged mapping (`<<: *anchor`) that has it."""
+    found = None
+    for key_node, value_node in node.value:
+        if (
+            isinstance(key_node, ScalarNode)
+            and key_node.tag != _MERGE_TAG
+            and key_node.value == key
+        ):
+            found = value_node
+    if found is not None:
+        return found
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE_TAG:
+            continue
+        merged = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        for source in merged:
+            if isinstance(source, MappingNode) and (hit := _lookup(source, key)) is not None:
+                return hit
+    return None
+
+
 def grain_start(d: date, grain: str, fiscal_year_start: int = 1) -> date:
     """The first day of the week (Monday), month or quarter holding `d`."""
     if grain == "week":
@@ -218,6 +241,9 @@ class _Checker:
     fiscal_year_start: int
     loader: yaml.SafeLoader
     problems: list[Problem] = field(default_factory=list)
+    # Mappings already flattened: an alias (`- *anchor`) brings the same node back, and
+    # its merged keys must not then look like keys given twice.
+    flattened: set[int] = field(default_factory=set)
 
     def report(
         self, node: Node | None, subject: str | None, field_name: str | None, message: str
@@ -240,7 +266,7 @@ class _Checker:
         """The mapping's entries by key (key node, value node); reports unknown, duplicate
         and non-text keys. YAML merge keys (`<<: *defaults`) are honoured."""
         seen: dict[str, Node] = {}
-        for key_node, _ in node.value:
+        for key_node, _ in node.value if id(node) not in self.flattened else ():
             if key_node.tag == _MERGE_TAG or not isinstance(key_node, ScalarNode):
                 continue
             if key_node.value in seen:
@@ -255,6 +281,7 @@ class _Checker:
             self.loader.flatten_mapping(node)
         except yaml.MarkedYAMLError as exc:
             self.report(node, subject, None, f"cannot merge: {exc.problem}")
+        self.flattened.add(id(node))
         out: dict[str, tuple[Node, Node]] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _NULL_TAG:
@@ -446,46 +473,49 @@ class _Checker:
     def identify(
         self, node: Node, position: int, kind: str, seen: dict[str, int]
     ) -> tuple[str, str | None]:
-        """The subject naming this objective/OKR in messages, and its id if well formed."""
+        """The subject naming this objective/OKR in messages, and its id if well formed.
+
+        A missing id is reported with the other missing fields, not here."""
         subject = f"{kind} #{position}"
-        if not isinstance(node, MappingNode):
+        value_node = _lookup(node, "id") if isinstance(node, MappingNode) else None
+        if value_node is None:
             return subject, None
-        for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.value == "id":
-                if not isinstance(value_node, ScalarNode) or _is_null(value_node):
-                    self.report(
-                        value_node,
-                        subject,
-                        "id",
-                        f"must be a name of lower-case letters, digits and '-', such as "
-                        f"new-logos-monthly, got {_kind(value_node)}",
-                    )
-                    return subject, None
-                raw = value_node.value.strip()
-                if not ID_PATTERN.fullmatch(raw):
-                    hint = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
-                    self.report(
-                        value_node,
-                        f"{subject} (id '{raw}')",
-                        "id",
-                        "may hold only lower-case letters, digits and '-' (pattern [a-z0-9-]+)"
-                        + (f", for example '{hint}'" if hint else ""),
-                    )
-                    return f"{subject} (id '{raw}')", None
-                subject = f"{kind} '{raw}'"
-                if raw in seen:
-                    # The position tells this one from the first holder of the id.
-                    subject = f"{kind} #{position} (id '{raw}')"
-                    self.report(
-                        value_node,
-                        subject,
-                        "id",
-                        f"is already used by the {kind} on line {seen[raw]}: ids must be unique",
-                    )
-                    return subject, None
-                seen[raw] = _line(node)
-                return subject, raw
-        return subject, None
+        if not isinstance(value_node, ScalarNode) or _is_null(value_node):
+            self.report(
+                value_node,
+                subject,
+                "id",
+                "must be a name of lower-case letters, digits and '-', such as "
+                f"new-logos-monthly, got {_kind(value_node)}",
+            )
+            return subject, None
+        raw = value_node.value.strip()
+        # An id merged in from an anchor is reported on the line of this entry.
+        inside = node.start_mark.index <= value_node.start_mark.index <= node.end_mark.index
+        where = value_node if inside else node
+        if not ID_PATTERN.fullmatch(raw):
+            subject = f"{subject} (id '{raw}')"
+            hint = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
+            self.report(
+                where,
+                subject,
+                "id",
+                "may hold only lower-case letters, digits and '-' (pattern [a-z0-9-]+)"
+                + (f", for example '{hint}'" if hint else ""),
+            )
+            return subject, None
+        if raw in seen:
+            # The position tells this one from the first holder of the id.
+            subject = f"{subject} (id '{raw}')"
+            self.report(
+                where,
+                subject,
+                "id",
+                f"is already used by the {kind} on line {seen[raw]}: ids must be unique",
+            )
+            return subject, None
+        seen[raw] = _line(node)
+        return f"{kind} '{raw}'", raw
 
     # -- one objective -----------------------------------------------------------------
 

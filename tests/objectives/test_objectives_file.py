@@ -193,6 +193,25 @@ def test_yaml_anchors_and_merge_keys_are_honoured(tmp_path: Path) -> None:
     assert emea.period_start == date(2026, 1, 1)
 
 
+def test_an_aliased_objective_is_a_duplicate_not_a_field_given_twice(tmp_path: Path) -> None:
+    text = """\
+        objectives:
+          - &base
+            id: base-one
+            metric: won_deals
+            period: {start: 2026-01-01, end: 2026-03-31}
+            target: 5
+          - &two
+            <<: *base
+            id: two
+            target: 6
+          - *two
+        """
+    rendered = one_problem(tmp_path, text)
+    assert "objective #3 (id 'two')" in rendered
+    assert "already used by the objective on line 7" in rendered
+
+
 def test_quarter_bounds_follow_the_fiscal_year(tmp_path: Path) -> None:
     text = objective(
         id="q-deals", metric="won_deals", period="{start: 2026-04-01, end: 2026-09-30}", target=30
@@ -236,6 +255,26 @@ def test_yaml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     )
     assert "YAML syntax error" in rendered
     assert "line 4, column 4" in rendered
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("objectives:\n  - id: a\n\tmetric: won_deals\n", "indent with spaces, not tabs"),
+        ("objectives: []\n---\nokrs: []\n", "remove the second '---' line"),
+        ("objectives: [\n", "YAML syntax error"),
+    ],
+)
+def test_other_yaml_syntax_errors(tmp_path: Path, text: str, says: str) -> None:
+    rendered = one_problem(tmp_path, text)
+    assert "YAML syntax error" in rendered and says in rendered
+    assert ", column " in rendered
+
+
+def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
+    (tmp_path / "objectives.yml").mkdir()
+    with pytest.raises(ObjectivesFileError, match="cannot be read"):
+        load_objectives_file(tmp_path / "objectives.yml")
 
 
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
@@ -826,16 +865,3 @@ def test_a_failure_on_the_second_insert_rolls_everything_back(tmp_path: Path) ->
     reader = con.cursor()
     reader.execute("SET TimeZone = 'UTC'")
     assert _contents(reader) == before
-
-
-def test_a_reader_sees_old_or_new_objectives_never_a_mix(tmp_path: Path) -> None:
-    con = _connect(tmp_path / "build.duckdb")
-    write_objectives(con, load_objectives_file(write(tmp_path, TRICKY)))
-    reader = con.cursor()
-    reader.execute("BEGIN TRANSACTION")
-    snapshot = _contents(reader)
-    write_objectives(con, load_objectives_file(write(tmp_path, objective(), "b.yml")))
-    # The reader's transaction began before the write committed: it still sees all old.
-    assert _contents(reader) == snapshot
-    reader.execute("COMMIT")
-    assert [r[0] for r in _contents(reader)["objectives"]] == ["win-rate-h1"]

@@ -1,12 +1,18 @@
 -- Per day and account scope: the accounts active that day and the MRR of the contracts
 -- active that day, cumulated from +/- events (a run or contract starting, or ending the
--- day before). Events before the first calendar day count from that day.
-with days as (
-    select date_day from {{ ref('int_kpi_calendar') }} where grain = 'day'
+-- day before). The days start at the earliest period start of any grain (a year can
+-- start before the first deal) so that every period's first day has a value; events
+-- before that day count from it.
+with context as (
+    select * from {{ ref('stg_run__run_context') }}
 ),
 
 first_day as (
-    select min(date_day) as first_day from days
+    select min(period_start) as first_day from {{ ref('int_kpi_periods') }}
+),
+
+days as (
+    {{ date_spine('first_day.first_day', 'context.as_of', 'first_day cross join context') }}
 ),
 
 events as (
