@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -92,12 +93,48 @@ def _execute(settings: Settings, sources: tuple[str, ...], as_of: date, override
     except Exception as exc:  # noqa: BLE001 - a configuration error before the run starts
         err.print(f"[red]The pipeline could not start:[/] {exc}")
         raise typer.Exit(1) from None
+    _report(settings, outcome)
+
+
+def _report(settings: Settings, outcome) -> None:
     if not outcome.success:
         err.print("[red]The run failed; serving.duckdb was left as it was.[/]")
         for message in outcome.errors:
             err.print(message, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     err.print(f"[green]Published[/] {settings.serving_db}")
+
+
+def _print_scorecard(settings: Settings, as_of: date | None = None) -> None:
+    from crm_kpi.scorecard import render
+    from warehouse.queries import scorecard
+
+    render(scorecard(settings.serving_db, as_of), out)
+
+
+def _built_warehouse(settings: Settings) -> tuple[date, tuple[str, ...]]:
+    from warehouse.objectives_load import warehouse_state
+
+    state = warehouse_state(settings)
+    if state is None:
+        err.print(
+            f"[red]No marts in {settings.data_dir} yet:[/] run `crm-kpi run` (or `crm-kpi "
+            "demo`) first."
+        )
+        raise typer.Exit(2)
+    return state
+
+
+def _check_objectives_file(settings: Settings) -> None:
+    """Validate objectives.yml before anything runs: a bad file changes nothing."""
+    from ingestion.objectives import ObjectivesFileError
+    from warehouse.objectives_load import read_objectives
+
+    try:
+        read_objectives(settings)
+    except ObjectivesFileError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -108,10 +145,15 @@ def demo(
 ) -> None:
     """Generate the demo CRM, run the whole pipeline on it and print the KPIs."""
     settings = _settings()
+    if settings.objectives_path is None:
+        # The shipped example objectives are written for the demo CRM.
+        settings = dataclasses.replace(settings, objectives_path=PROJECT_ROOT / "objectives.yml")
     day = _as_of(as_of, settings)
+    _check_objectives_file(settings)
     overrides = {"demo": {"deals": deals, "seed": seed, "as_of": day.isoformat()}}
     _execute(settings, ("demo",), day, overrides)
     _print_kpis(settings)
+    _print_scorecard(settings)
 
 
 @app.command()
@@ -148,7 +190,67 @@ def run(
             "try `crm-kpi demo`."
         )
         raise typer.Exit(2)
-    _execute(settings, sources, _as_of(as_of, settings))
+    day = _as_of(as_of, settings)
+    _check_objectives_file(settings)
+    _execute(settings, sources, day)
+
+
+@app.command()
+def status(as_of: AsOf = None) -> None:
+    """The objective scorecard: each objective's actual, expected, pace and status."""
+    from warehouse.queries import ServingFileMissingError
+
+    settings = _settings()
+    try:
+        _print_scorecard(settings, _as_of(as_of, settings) if as_of else None)
+    except ServingFileMissingError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def objectives(as_of: AsOf = None) -> None:
+    """Measure the objectives again after objectives.yml changed, without loading the CRM."""
+    from crm_kpi.runner import run_objectives
+
+    settings = _settings()
+    built_as_of, sources = _built_warehouse(settings)
+    day = _as_of(as_of, settings) if as_of else built_as_of
+    if day > built_as_of:
+        err.print(
+            f"[red]The marts hold data up to {built_as_of}:[/] run `crm-kpi run --as-of {day}` "
+            "to measure objectives as of a later day."
+        )
+        raise typer.Exit(2)
+    _check_objectives_file(settings)
+    _report(settings, run_objectives(settings, sources, day))
+    _print_scorecard(settings, day)
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")],
+) -> None:
+    """Fill objective_progress as of every day of a range, so a new objective shows its
+    history at once (measured from the marts already built)."""
+    from crm_kpi.runner import run_objectives
+
+    settings = _settings()
+    built_as_of, sources = _built_warehouse(settings)
+    first, last = _as_of(start, settings), _as_of(end, settings)
+    if first > last:
+        err.print(f"[red]--from {first} is after --to {last}.[/]")
+        raise typer.Exit(2)
+    if last > built_as_of:
+        err.print(
+            f"[red]The marts hold data up to {built_as_of}:[/] --to must not be later "
+            "(run `crm-kpi run` first)."
+        )
+        raise typer.Exit(2)
+    _check_objectives_file(settings)
+    _report(settings, run_objectives(settings, sources, first, last))
+    err.print(f"Objective progress measured as of {first} through {last}.")
 
 
 @app.command()

@@ -53,21 +53,22 @@ def instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-def run_refresh(
+def run_job(
     settings: Settings,
     sources: tuple[str, ...],
+    job_name: str,
+    run_config: dict[str, Any],
     as_of: date,
     source_overrides: dict[str, dict[str, Any]] | None = None,
 ) -> RunOutcome:
-    from orchestration.automation.schedules import refresh_run_config
-    from orchestration.definitions import REFRESH_JOB, build_definitions
+    """Execute a job of the definitions in this process, with progress on stderr."""
+    from orchestration.definitions import build_definitions
 
     defs = build_definitions(settings, sources, source_overrides)
-    job = defs.resolve_job_def(REFRESH_JOB)
-    run_config = {**refresh_run_config(as_of.isoformat()), "loggers": {"progress": {}}}
+    job = defs.resolve_job_def(job_name)
     with instance() as dagster_instance:
         result = job.execute_in_process(
-            run_config=run_config,
+            run_config={**run_config, "loggers": {"progress": {}}},
             instance=dagster_instance,
             raise_on_error=False,
             tags={"crm_kpi/as_of": as_of.isoformat(), "crm_kpi/trigger": "cli"},
@@ -79,3 +80,44 @@ def run_refresh(
         and event.step_failure_data.error is not None
     ]
     return RunOutcome(result.success, as_of, result.run_id, sources, errors)
+
+
+def run_refresh(
+    settings: Settings,
+    sources: tuple[str, ...],
+    as_of: date,
+    source_overrides: dict[str, dict[str, Any]] | None = None,
+) -> RunOutcome:
+    """The nightly refresh, by hand: load, build, check, publish."""
+    from orchestration.automation.schedules import refresh_run_config
+    from orchestration.definitions import REFRESH_JOB
+
+    return run_job(
+        settings,
+        sources,
+        REFRESH_JOB,
+        refresh_run_config(as_of.isoformat()),
+        as_of,
+        source_overrides,
+    )
+
+
+def run_objectives(
+    settings: Settings, sources: tuple[str, ...], as_of: date, until: date | None = None
+) -> RunOutcome:
+    """Measure objectives again from the marts already built: as of one day, or every day
+    from `as_of` through `until` (a backfill)."""
+    from orchestration.definitions import OBJECTIVES_JOB
+
+    config = (
+        {"backfill_from": as_of.isoformat(), "backfill_to": until.isoformat()}
+        if until
+        else {"as_of": as_of.isoformat()}
+    )
+    return run_job(
+        settings,
+        sources,
+        OBJECTIVES_JOB,
+        {"ops": {"objectives": {"config": config}}},
+        until or as_of,
+    )

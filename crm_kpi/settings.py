@@ -36,7 +36,7 @@ def _raw(name: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def _path(name: str, default: Path) -> Path:
+def _path(name: str, default: Path | None) -> Path | None:
     value = _raw(name)
     return Path(value).expanduser().resolve() if value else default
 
@@ -44,7 +44,8 @@ def _path(name: str, default: Path) -> Path:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "warehouse" / "data")
-    objectives_path: Path = field(default_factory=lambda: Path("objectives.yml").resolve())
+    # CRM_KPI_OBJECTIVES; unset: ./objectives.yml when there is one, else no objectives.
+    objectives_path: Path | None = None
     reporting_currency: str = "EUR"
     gross_margin: Decimal = Decimal("1.0")
     fx_rates_path: Path | None = None
@@ -68,6 +69,17 @@ class Settings:
     @property
     def dbt_target_dir(self) -> Path:
         return self.data_dir / "dbt_target"
+
+    def objectives_file(self) -> tuple[Path | None, bool]:
+        """The objectives file to load, and whether its absence is an error.
+
+        A file named by CRM_KPI_OBJECTIVES must exist; the default ./objectives.yml may
+        be absent (then there are no objectives).
+        """
+        if self.objectives_path is not None:
+            return self.objectives_path, True
+        default = Path("objectives.yml").resolve()
+        return (default if default.exists() else None), False
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -122,7 +134,7 @@ class Settings:
         sources = tuple(s.strip().lower() for s in (_raw("sources") or "").split(",") if s.strip())
         return cls(
             data_dir=_path("data_dir", defaults.data_dir),
-            objectives_path=_path("objectives", defaults.objectives_path),
+            objectives_path=_path("objectives", None),
             reporting_currency=currency,
             gross_margin=margin,
             fx_rates_path=Path(fx).expanduser().resolve() if fx else None,

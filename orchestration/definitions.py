@@ -24,10 +24,12 @@ from ingestion.registry import enabled_sources
 from orchestration.automation.schedules import nightly_schedule
 from orchestration.ingestion.assets import source_assets
 from orchestration.lib.dbt_project import dbt_env, dbt_executable
+from orchestration.objectives.assets import objectives_asset
 from orchestration.serving.assets import run_context_asset, serving_asset
 from orchestration.transform.assets import marts_keys, warehouse_assets
 
 REFRESH_JOB = "refresh"
+OBJECTIVES_JOB = "objectives"
 
 
 def build_definitions(
@@ -50,14 +52,25 @@ def build_definitions(
     warehouse = warehouse_assets(settings, sources)
     assets = [
         *ingestion,
-        run_context_asset(settings),
+        run_context_asset(settings, sources),
+        objectives_asset(settings),
         warehouse,
         serving_asset(settings, marts_keys(warehouse)),
     ]
-    refresh = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all())
+    refresh = dg.define_asset_job(
+        REFRESH_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Load every source, build and check the marts, publish them.",
+    )
+    objectives_only = dg.define_asset_job(
+        OBJECTIVES_JOB,
+        selection=dg.AssetSelection.groups("objectives").downstream(),
+        description="Measure the objectives again (after objectives.yml changed, or for "
+        "past days) from the marts already built, without loading the CRM.",
+    )
     return dg.Definitions(
         assets=assets,
-        jobs=[refresh],
+        jobs=[refresh, objectives_only],
         schedules=[nightly_schedule(refresh)],
         resources={
             "dlt": DagsterDltResource(),

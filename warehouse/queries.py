@@ -112,3 +112,117 @@ def kpi_summary(path: Path, months: int = 3) -> KpiSummary:
     by_metric = {m: (u, v) for m, u, v in values}
     rows = [(m, *by_metric[m]) for m in SUMMARY_METRICS if m in by_metric]
     return KpiSummary(as_of, starts, [p[1] for p in periods], rows)
+
+
+@dataclass(frozen=True)
+class ObjectiveLine:
+    objective_id: str
+    title: str
+    source: str
+    metric: str
+    scope: str
+    period_start: date
+    period_end: date
+    grain: str | None
+    direction: str
+    target: float
+    baseline: float | None
+    actual: float | None
+    expected: float | None
+    attainment: float | None
+    pace: float | None
+    projected: float | None
+    status: str
+    status_reason: str
+    okr_ids: str | None
+
+
+@dataclass(frozen=True)
+class OkrLine:
+    okr_id: str
+    title: str
+    progress: float | None
+    worst_status: str | None
+    key_results: list[str]
+
+
+@dataclass(frozen=True)
+class FlagLine:
+    severity: str
+    flag_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    as_of: date | None
+    currency: str
+    objectives: list[ObjectiveLine]
+    okrs: list[OkrLine]
+    flags: list[FlagLine]
+
+
+def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
+    """The objectives as of a day (default: the latest measured): for each objective its
+    (sub-)period holding that day (else the nearest), the OKRs and the flags raised."""
+    con = open_serving(path)
+    try:
+        if as_of is None:
+            as_of = con.execute("SELECT max(as_of) FROM marts.objective_progress").fetchone()[0]
+        currency = con.execute(
+            "SELECT any_value(unit) FROM marts.kpi_values WHERE metric = 'won_revenue'"
+        ).fetchone()[0]
+        objectives = con.execute(
+            """
+            WITH ranked AS (
+                SELECT p.*, row_number() OVER (
+                    PARTITION BY p.objective_id
+                    ORDER BY CASE WHEN ? BETWEEN p.period_start AND p.period_end THEN 0
+                                  WHEN ? < p.period_start
+                                      THEN date_diff('day', ?, p.period_start)
+                                  ELSE date_diff('day', p.period_end, ?) END
+                ) AS nearest
+                FROM marts.objective_progress p WHERE p.as_of = ?
+            )
+            SELECT r.objective_id, o.title, r.source, r.metric,
+                   CASE WHEN r.scope_type = 'company' THEN 'company'
+                        ELSE r.scope_type || ' ' || r.scope_value END,
+                   r.period_start, r.period_end, o.grain, r.direction, r.target, r.baseline,
+                   r.actual, r.expected, r.attainment, r.pace, r.projected, r.status,
+                   r.status_reason, o.okr_ids
+            FROM ranked r JOIN marts.dim_objectives o USING (objective_id)
+            WHERE r.nearest = 1
+            ORDER BY r.objective_id
+            """,
+            [as_of] * 5,
+        ).fetchall()
+        okrs = con.execute(
+            """
+            SELECT p.okr_id, p.title, p.progress, p.worst_status,
+                   list(o.objective_id ORDER BY o.objective_id)
+                       FILTER (WHERE o.objective_id IS NOT NULL)
+            FROM marts.okr_progress p
+            LEFT JOIN marts.dim_objectives o
+                ON list_contains(string_split(o.okr_ids, ', '), p.okr_id)
+            WHERE p.as_of = ?
+            GROUP BY ALL ORDER BY p.okr_id
+            """,
+            [as_of],
+        ).fetchall()
+        flags = con.execute(
+            """
+            SELECT severity, flag_type, message FROM marts.variance_flags WHERE as_of = ?
+            ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
+                     flag_type, message
+            """,
+            [as_of],
+        ).fetchall()
+    finally:
+        con.close()
+    return Scorecard(
+        as_of,
+        currency or "EUR",
+        [ObjectiveLine(*row) for row in objectives],
+        [OkrLine(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in okrs],
+        [FlagLine(*row) for row in flags],
+    )

@@ -25,11 +25,14 @@ RUN_CONTEXT_SCHEMA = pa.schema(
         ("gross_margin", pa.decimal128(6, 4)),
         ("weak_signal_k", pa.float64()),
         ("started_at", pa.timestamp("us", tz="UTC")),
+        ("sources", pa.string()),  # comma-separated: the sources the marts were built from
     ]
 )
 
 
-def run_context_table(settings: Settings, as_of: date, run_id: str) -> pa.Table:
+def run_context_table(
+    settings: Settings, as_of: date, run_id: str, sources: tuple[str, ...] = ()
+) -> pa.Table:
     return pa.Table.from_pylist(
         [
             {
@@ -41,6 +44,7 @@ def run_context_table(settings: Settings, as_of: date, run_id: str) -> pa.Table:
                 "gross_margin": settings.gross_margin,
                 "weak_signal_k": settings.weak_signal_k,
                 "started_at": datetime.now(tz=UTC),
+                "sources": ",".join(sources),
             }
         ],
         schema=RUN_CONTEXT_SCHEMA,
@@ -48,14 +52,18 @@ def run_context_table(settings: Settings, as_of: date, run_id: str) -> pa.Table:
 
 
 def write_run_context(
-    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: date,
+    run_id: str,
+    sources: tuple[str, ...] = (),
 ) -> None:
     """Replace `raw_run.run_context` and `raw_run.fx_rates` in one transaction.
 
     The fx_rates file (CRM_KPI_FX_RATES) is read and checked first, so a bad file
     changes nothing.
     """
-    context = run_context_table(settings, as_of, run_id)
+    context = run_context_table(settings, as_of, run_id, sources)
     fx_rates = (
         read_fx_rates_file(settings.fx_rates_path)
         if settings.fx_rates_path

@@ -12,7 +12,13 @@ DEFAULT_TIMEZONE = "UTC"
 
 
 def refresh_run_config(as_of: str) -> dict:
-    return {"ops": {"run_context": {"config": {"as_of": as_of}}}}
+    """The run config of a refresh as of a day: the run context and the objectives."""
+    return {
+        "ops": {
+            "run_context": {"config": {"as_of": as_of}},
+            "objectives": {"config": {"as_of": as_of}},
+        }
+    }
 
 
 def nightly_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:

@@ -24,7 +24,7 @@ class RunContextConfig(dg.Config):
     )
 
 
-def run_context_asset(settings: Settings) -> dg.AssetsDefinition:
+def run_context_asset(settings: Settings, sources: tuple[str, ...]) -> dg.AssetsDefinition:
     @dg.multi_asset(
         specs=[
             dg.AssetSpec(
@@ -46,7 +46,7 @@ def run_context_asset(settings: Settings) -> dg.AssetsDefinition:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         con = connect(settings.build_db)
         try:
-            write_run_context(con, settings, as_of, context.run_id)
+            write_run_context(con, settings, as_of, context.run_id, sources)
         finally:
             con.close()
         context.log.info(f"as_of = {as_of.isoformat()}")

@@ -11,7 +11,8 @@ renamed as (
         cast(fiscal_year_start as integer) as fiscal_year_start,
         cast(gross_margin as decimal(6, 4)) as gross_margin,
         cast(weak_signal_k as double) as weak_signal_k,
-        cast(started_at as timestamptz) as started_at
+        cast(started_at as timestamptz) as started_at,
+        sources
     from source
 )
 

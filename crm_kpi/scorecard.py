@@ -1,0 +1,118 @@
+"""The objective scorecard in the terminal: objectives, OKRs and open flags."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from crm_kpi.metrics import METRICS
+from warehouse.queries import ObjectiveLine, Scorecard
+
+STATUS_STYLES = {
+    "achieved": "bold green",
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "bold red",
+    "missed": "red",
+    "no_data": "dim",
+    "not_started": "dim",
+}
+SEVERITY_STYLES = {"critical": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def format_metric(value: float | None, metric: str, currency: str) -> str:
+    if value is None:
+        return "-"
+    unit = METRICS[metric].unit if metric in METRICS else "count"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "days":
+        return f"{value:,.1f} d"
+    if unit == "count":
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return f"{value:,.0f} {currency}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _period(line: ObjectiveLine) -> str:
+    if line.grain:
+        return f"{line.grain} of {line.period_start}"
+    return f"{line.period_start} to {line.period_end}"
+
+
+def render(card: Scorecard, console: Console) -> None:
+    if card.as_of is None or not card.objectives:
+        console.print(
+            "No objectives yet: write them in objectives.yml (see the example shipped with "
+            "crm-kpi) or set CRM_KPI_OBJECTIVES, then run `crm-kpi objectives`."
+        )
+        return
+    table = Table(title=f"Objectives as of {card.as_of}", title_justify="left", expand=False)
+    for column, justify in (
+        ("objective", "left"),
+        ("scope", "left"),
+        ("period", "left"),
+        ("target", "right"),
+        ("actual", "right"),
+        ("expected", "right"),
+        ("attain.", "right"),
+        ("pace", "right"),
+        ("projected", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")
+    order = ["off_track", "at_risk", "missed", "no_data", "on_track", "achieved", "not_started"]
+    lines = sorted(card.objectives, key=lambda o: (order.index(o.status), o.objective_id))
+    for line in lines:
+        started = line.status != "not_started"
+        title = line.title if line.source == "file" else f"{line.title} ({line.source})"
+        table.add_row(
+            title,
+            line.scope,
+            _period(line),
+            format_metric(line.target, line.metric, card.currency),
+            format_metric(line.actual, line.metric, card.currency),
+            format_metric(line.expected if started else None, line.metric, card.currency),
+            _ratio(line.attainment),
+            _ratio(line.pace),
+            format_metric(line.projected, line.metric, card.currency),
+            Text(line.status.replace("_", " "), style=STATUS_STYLES.get(line.status, "")),
+        )
+    console.print(table)
+    reasons = [
+        line for line in card.objectives if line.status in ("no_data", "at_risk", "off_track")
+    ]
+    for line in reasons:
+        console.print(f"  {line.objective_id}: {line.status_reason}", style="dim")
+
+    if card.okrs:
+        okrs = Table(title="OKRs", title_justify="left")
+        okrs.add_column("OKR")
+        okrs.add_column("progress", justify="right")
+        okrs.add_column("worst key result")
+        okrs.add_column("key results")
+        for okr in card.okrs:
+            worst = okr.worst_status or "-"
+            okrs.add_row(
+                okr.title,
+                _ratio(okr.progress),
+                Text(worst.replace("_", " "), style=STATUS_STYLES.get(worst, "")),
+                ", ".join(okr.key_results),
+            )
+        console.print(okrs)
+
+    if card.flags:
+        console.print(f"Flags ({len(card.flags)})", style="bold")
+        for flag in card.flags:
+            console.print(
+                Text.assemble(
+                    (f"  {flag.severity:<8}", SEVERITY_STYLES.get(flag.severity, "")),
+                    f" {flag.message}",
+                )
+            )
+    else:
+        console.print("No flags.")

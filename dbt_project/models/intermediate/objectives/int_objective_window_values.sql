@@ -1,0 +1,201 @@
+-- Each objective's metric over each span of int_objective_windows, "taken as one
+-- period" (DESIGN.md): totals and ratios of totals from the daily KPIs; the median
+-- cycle from the deals; pipeline value at the end of the span; arpa on its last day;
+-- churn as the mean of the complete months inside the span; ltv of its last complete
+-- month. Null where the span ends before the first data, or nothing was measurable.
+{%- set summed = ['won_deals', 'lost_deals', 'won_revenue', 'deals_created', 'new_customers'] %}
+
+with windows as (
+    select * from {{ ref('int_objective_windows') }}
+),
+
+first_data as (
+    select min(created_date) as first_day from {{ ref('int_opportunities') }}
+),
+
+daily as (
+    select metric, scope_type, scope_value, period_start as day, value
+    from {{ ref('kpi_values') }}
+    where grain = 'day' and metric in ('{{ summed | join("', '") }}')
+),
+
+totals as (
+    select
+        windows.objective_id,
+        windows.period_start,
+        windows.as_of,
+        windows.window_kind,
+        windows.metric,
+        {%- for metric in summed %}
+        coalesce(sum(case when daily.metric = '{{ metric }}' then daily.value end), 0)
+            as {{ metric }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from windows
+    left join daily
+        on windows.scope_type = daily.scope_type
+        and windows.scope_key = daily.scope_value
+        and daily.day between windows.window_start and windows.window_end
+    where windows.metric in ('{{ summed | join("', '") }}', 'win_rate', 'avg_deal_size')
+    group by
+        windows.objective_id, windows.period_start, windows.as_of, windows.window_kind,
+        windows.metric
+),
+
+from_totals as (
+    select
+        objective_id,
+        period_start,
+        as_of,
+        window_kind,
+        case metric
+            {%- for metric in summed %}
+            when '{{ metric }}' then {{ metric }}
+            {%- endfor %}
+            when 'win_rate' then
+                case when won_deals + lost_deals > 0 then won_deals / (won_deals + lost_deals) end
+            when 'avg_deal_size' then
+                case when won_deals > 0 then won_revenue / won_deals end
+        end as value
+    from totals
+),
+
+cycles as (
+    select
+        windows.objective_id,
+        windows.period_start,
+        windows.as_of,
+        windows.window_kind,
+        cast({{ median(dbt.datediff('deals.created_date', 'deals.closed_date', 'day')) }} as double)
+            as value
+    from windows
+    left join {{ ref('int_opportunity_scopes') }} as scopes
+        on windows.scope_type = scopes.scope_type
+        and windows.scope_key = scopes.scope_value
+    left join {{ ref('int_opportunities') }} as deals
+        on scopes.opportunity_id = deals.opportunity_id
+        and deals.status = 'won'
+        and deals.closed_date between windows.window_start and windows.window_end
+    where windows.metric = 'sales_cycle_days'
+    group by windows.objective_id, windows.period_start, windows.as_of, windows.window_kind
+),
+
+pipelines as (
+    select
+        windows.objective_id,
+        windows.period_start,
+        windows.as_of,
+        windows.window_kind,
+        cast(
+            case
+                when windows.metric = 'pipeline_value' then pipeline.open_value
+                else pipeline.weighted_value
+            end as double
+        ) as value
+    from windows
+    left join {{ ref('fct_pipeline_daily') }} as pipeline
+        on windows.scope_type = pipeline.scope_type
+        and windows.scope_key = pipeline.scope_value
+        and windows.window_end = pipeline.date
+    where windows.metric in ('pipeline_value', 'weighted_pipeline_value')
+),
+
+arpa as (
+    select
+        windows.objective_id,
+        windows.period_start,
+        windows.as_of,
+        windows.window_kind,
+        case
+            when activity.active_accounts > 0
+                then cast(activity.active_mrr as double) / activity.active_accounts
+        end as value
+    from windows
+    left join {{ ref('int_account_activity_daily') }} as activity
+        on windows.scope_type = activity.scope_type
+        and windows.scope_key = activity.scope_value
+        and windows.window_end = activity.date_day
+    where windows.metric = 'arpa'
+),
+
+months_inside as (
+    select
+        windows.objective_id,
+        windows.period_start,
+        windows.as_of,
+        windows.window_kind,
+        windows.metric,
+        kpis.period_start as month_start,
+        kpis.value
+    from windows
+    inner join {{ ref('int_kpi_periods') }} as months
+        on months.grain = 'month'
+        and months.period_start >= windows.window_start
+        and months.last_day <= windows.window_end
+    inner join {{ ref('kpi_values') }} as kpis
+        on kpis.grain = 'month'
+        and kpis.metric = windows.metric
+        and kpis.period_start = months.period_start
+        and kpis.scope_type = windows.scope_type
+        and kpis.scope_value = windows.scope_key
+    where windows.metric in ('churn_rate', 'ltv')
+),
+
+monthly as (
+    select
+        windows.objective_id,
+        windows.period_start,
+        windows.as_of,
+        windows.window_kind,
+        case
+            when windows.metric = 'churn_rate' then avg(months_inside.value)
+            else max(case when months_inside.month_start = last_month.month_start
+                then months_inside.value end)
+        end as value
+    from windows
+    left join months_inside
+        on windows.objective_id = months_inside.objective_id
+        and windows.period_start = months_inside.period_start
+        and windows.as_of = months_inside.as_of
+        and windows.window_kind = months_inside.window_kind
+    left join (
+        select objective_id, period_start, as_of, window_kind, max(month_start) as month_start
+        from months_inside
+        group by objective_id, period_start, as_of, window_kind
+    ) as last_month
+        on windows.objective_id = last_month.objective_id
+        and windows.period_start = last_month.period_start
+        and windows.as_of = last_month.as_of
+        and windows.window_kind = last_month.window_kind
+    where windows.metric in ('churn_rate', 'ltv')
+    group by
+        windows.objective_id, windows.period_start, windows.as_of, windows.window_kind,
+        windows.metric
+),
+
+measured as (
+    select * from from_totals
+    union all
+    select * from cycles
+    union all
+    select * from pipelines
+    union all
+    select * from arpa
+    union all
+    select * from monthly
+)
+
+select
+    windows.objective_id,
+    windows.period_start,
+    windows.as_of,
+    windows.window_kind,
+    windows.window_start,
+    windows.window_end,
+    case when windows.window_end >= first_data.first_day then measured.value end as value
+from windows
+cross join first_data
+left join measured
+    on windows.objective_id = measured.objective_id
+    and windows.period_start = measured.period_start
+    and windows.as_of = measured.as_of
+    and windows.window_kind = measured.window_kind

@@ -1,0 +1,51 @@
+-- The spans of days each objective's metric is measured over, for every day progress
+-- is measured as of: the actual (from the (sub-)period's start through as_of, or its
+-- end when it is over) and, for a level metric without a baseline, the baseline (the
+-- same number of days just before the start).
+with objectives as (
+    select * from {{ ref('int_objectives') }}
+),
+
+evaluations as (
+    select
+        periods.objective_id,
+        periods.period_start,
+        periods.period_end,
+        dates.as_of,
+        {{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1 as period_days
+    from {{ ref('int_objective_periods') }} as periods
+    cross join {{ ref('stg_objectives__progress_dates') }} as dates
+)
+
+select
+    evaluations.objective_id,
+    evaluations.period_start,
+    evaluations.as_of,
+    'actual' as window_kind,
+    objectives.metric,
+    objectives.scope_type,
+    objectives.scope_key,
+    evaluations.period_start as window_start,
+    least(evaluations.as_of, evaluations.period_end) as window_end
+from evaluations
+inner join objectives
+    on evaluations.objective_id = objectives.objective_id
+where evaluations.as_of >= evaluations.period_start
+
+union all
+
+select
+    evaluations.objective_id,
+    evaluations.period_start,
+    evaluations.as_of,
+    'baseline' as window_kind,
+    objectives.metric,
+    objectives.scope_type,
+    objectives.scope_key,
+    cast({{ dbt.dateadd('day', '-evaluations.period_days', 'evaluations.period_start') }} as date)
+        as window_start,
+    cast({{ dbt.dateadd('day', -1, 'evaluations.period_start') }} as date) as window_end
+from evaluations
+inner join objectives
+    on evaluations.objective_id = objectives.objective_id
+where not objectives.is_additive and objectives.baseline is null

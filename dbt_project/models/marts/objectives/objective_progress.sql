@@ -1,0 +1,238 @@
+{{ config(
+    materialized='incremental',
+    unique_key='as_of',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns'
+) }}
+-- Each objective's progress, per (sub-)period and per day it is measured as of
+-- (DESIGN.md, "Objectives"). Rows of earlier days are kept: it is a history, so the
+-- status of an objective over time can be charted and "worse than the previous day"
+-- is defined. A run replaces only the rows of the days it measures.
+
+with objectives as (
+    select * from {{ ref('int_objectives') }}
+),
+
+evaluations as (
+    select
+        periods.objective_id,
+        periods.period_start,
+        periods.period_end,
+        dates.as_of,
+        cast({{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1 as double)
+            as period_days,
+        cast(
+            least(
+                greatest({{ dbt.datediff('periods.period_start', 'dates.as_of', 'day') }} + 1, 0),
+                {{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1
+            ) as double
+        ) as elapsed_days
+    from {{ ref('int_objective_periods') }} as periods
+    cross join {{ ref('stg_objectives__progress_dates') }} as dates
+),
+
+windows as (
+    select * from {{ ref('int_objective_window_values') }}
+),
+
+measured as (
+    select
+        evaluations.objective_id,
+        evaluations.period_start,
+        evaluations.period_end,
+        evaluations.as_of,
+        evaluations.elapsed_days / evaluations.period_days as share,
+        evaluations.period_days,
+        objectives.source,
+        objectives.metric,
+        objectives.scope_type,
+        objectives.scope_value,
+        objectives.scope_known,
+        objectives.direction,
+        objectives.target,
+        objectives.is_additive,
+        objectives.at_risk,
+        objectives.off_track,
+        case when objectives.scope_known then actual.value end as actual,
+        case
+            when objectives.is_additive then 0
+            else coalesce(objectives.baseline, baseline.value)
+        end as baseline
+    from evaluations
+    inner join objectives
+        on evaluations.objective_id = objectives.objective_id
+    left join windows as actual
+        on actual.window_kind = 'actual'
+        and evaluations.objective_id = actual.objective_id
+        and evaluations.period_start = actual.period_start
+        and evaluations.as_of = actual.as_of
+    left join windows as baseline
+        on baseline.window_kind = 'baseline'
+        and evaluations.objective_id = baseline.objective_id
+        and evaluations.period_start = baseline.period_start
+        and evaluations.as_of = baseline.as_of
+),
+
+-- The expected path: straight lines through (0, baseline), each milestone (its share of
+-- the period, its value) and (1, target).
+points as (
+    select objective_id, period_start, as_of, 0.0 as x, baseline as y
+    from measured
+    where baseline is not null
+    union all
+    select
+        measured.objective_id,
+        measured.period_start,
+        measured.as_of,
+        cast({{ dbt.datediff('measured.period_start', 'milestones.milestone_date', 'day') }} + 1 as double)
+            / measured.period_days as x,
+        milestones.value as y
+    from measured
+    inner join {{ ref('stg_objectives__milestones') }} as milestones
+        on measured.objective_id = milestones.objective_id
+    where measured.baseline is not null
+    union all
+    select objective_id, period_start, as_of, 1.0 as x, target as y
+    from measured
+),
+
+below as (
+    select measured.objective_id, measured.period_start, measured.as_of, points.x, points.y,
+        row_number() over (
+            partition by measured.objective_id, measured.period_start, measured.as_of
+            order by points.x desc
+        ) as nearest
+    from measured
+    inner join points
+        on measured.objective_id = points.objective_id
+        and measured.period_start = points.period_start
+        and measured.as_of = points.as_of
+        and points.x <= measured.share
+),
+
+above as (
+    select measured.objective_id, measured.period_start, measured.as_of, points.x, points.y,
+        row_number() over (
+            partition by measured.objective_id, measured.period_start, measured.as_of
+            order by points.x
+        ) as nearest
+    from measured
+    inner join points
+        on measured.objective_id = points.objective_id
+        and measured.period_start = points.period_start
+        and measured.as_of = points.as_of
+        and points.x > measured.share
+),
+
+expected as (
+    select
+        measured.*,
+        case
+            when measured.baseline is null then measured.target
+            when above.x is null then below.y
+            else below.y + (above.y - below.y) * (measured.share - below.x) / (above.x - below.x)
+        end as expected
+    from measured
+    left join below
+        on measured.objective_id = below.objective_id
+        and measured.period_start = below.period_start
+        and measured.as_of = below.as_of
+        and below.nearest = 1
+    left join above
+        on measured.objective_id = above.objective_id
+        and measured.period_start = above.period_start
+        and measured.as_of = above.as_of
+        and above.nearest = 1
+),
+
+scored as (
+    select
+        expected.*,
+        case
+            when expected.direction = 'decrease'
+                then case when expected.actual <> 0 then expected.expected / expected.actual end
+            else case when expected.expected <> 0 then expected.actual / expected.expected end
+        end as pace,
+        case
+            when expected.target <> coalesce(expected.baseline, 0)
+                then (expected.actual - coalesce(expected.baseline, 0))
+                    / (expected.target - coalesce(expected.baseline, 0))
+        end as attainment,
+        case
+            when expected.is_additive
+                then case when expected.share > 0 then expected.actual / expected.share end
+            else expected.actual
+        end as projected,
+        case
+            when expected.direction = 'decrease' then expected.actual <= expected.target
+            else expected.actual >= expected.target
+        end as meets_target,
+        case
+            when expected.direction = 'decrease' then expected.actual <= expected.expected
+            else expected.actual >= expected.expected
+        end as meets_expected
+    from expected
+),
+
+statused as (
+    select
+        scored.*,
+        case
+            when scored.as_of < scored.period_start then 'not_started'
+            when scored.actual is null then 'no_data'
+            when scored.as_of >= scored.period_end
+                then case when scored.meets_target then 'achieved' else 'missed' end
+            when scored.pace is null
+                then case when scored.meets_expected then 'on_track' else 'off_track' end
+            when scored.pace >= scored.at_risk then 'on_track'
+            when scored.pace >= scored.off_track then 'at_risk'
+            else 'off_track'
+        end as status
+    from scored
+)
+
+select
+    objective_id,
+    source,
+    as_of,
+    period_start,
+    period_end,
+    metric,
+    scope_type,
+    scope_value,
+    direction,
+    target,
+    baseline,
+    actual,
+    expected,
+    attainment,
+    pace,
+    projected,
+    actual - expected as variance,
+    status,
+    case status
+        when 'not_started' then 'starts on ' || cast(period_start as varchar)
+        when 'no_data' then
+            case
+                when not scope_known
+                    then 'no ' || scope_type || ' ''' || scope_value || ''' in the CRM data'
+                when metric in ('churn_rate', 'ltv')
+                    then 'no complete month in the period yet'
+                when metric = 'win_rate' then 'no deal won or lost in the period yet'
+                when metric in ('avg_deal_size', 'sales_cycle_days')
+                    then 'no deal won in the period yet'
+                when metric = 'arpa' then 'no account with an active contract'
+                else 'no data for the period yet'
+            end
+        when 'achieved' then 'the period ended and the target was met'
+        when 'missed' then 'the period ended and the target was not met'
+        else
+            case
+                when pace is null and meets_expected then 'at or beyond the expected value'
+                when pace is null then 'behind the expected value'
+                else 'pace ' || {{ format_number('pace', 2) }} || ' (at risk below '
+                    || {{ format_number('at_risk', 2) }} || ', off track below '
+                    || {{ format_number('off_track', 2) }} || ')'
+            end
+    end as status_reason
+from statused

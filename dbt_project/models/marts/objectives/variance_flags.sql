@@ -1,0 +1,196 @@
+{{ config(
+    materialized='incremental',
+    unique_key='as_of',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns'
+) }}
+-- What needs a person's attention, per day it is measured as of:
+-- - an objective at risk or off track, or worse than at the previous day measured;
+-- - a weak signal: a KPI whose last complete week lies more than k (setting) sample
+--   standard deviations from the mean of the 8 complete weeks before it (no flag with
+--   fewer than 8 such weeks or a deviation of 0).
+{%- set signal_metrics = ['win_rate', 'won_deals', 'won_revenue', 'deals_created',
+    'pipeline_value', 'sales_cycle_days'] %}
+{%- set severity = "case {0} when 'missed' then 5 when 'off_track' then 4 when 'at_risk' then 3 when 'no_data' then 2 else 1 end" %}
+
+with context as (
+    select * from {{ ref('stg_run__run_context') }}
+),
+
+dates as (
+    select as_of from {{ ref('stg_objectives__progress_dates') }}
+),
+
+history as (
+    select * from {{ ref('objective_progress') }}
+),
+
+current_progress as (
+    select history.*, objectives.title
+    from history
+    inner join {{ ref('int_objectives') }} as objectives
+        on history.objective_id = objectives.objective_id
+    where history.as_of in (select as_of from dates)
+),
+
+previous_day as (
+    select
+        current_progress.objective_id,
+        current_progress.period_start,
+        current_progress.as_of,
+        max(history.as_of) as previous_as_of
+    from current_progress
+    inner join history
+        on current_progress.objective_id = history.objective_id
+        and current_progress.period_start = history.period_start
+        and history.as_of < current_progress.as_of
+    group by current_progress.objective_id, current_progress.period_start, current_progress.as_of
+),
+
+compared as (
+    select
+        current_progress.*,
+        previous.status as previous_status,
+        {{ severity.format('current_progress.status') }} as severity_rank,
+        {{ severity.format('previous.status') }} as previous_severity_rank
+    from current_progress
+    left join previous_day
+        on current_progress.objective_id = previous_day.objective_id
+        and current_progress.period_start = previous_day.period_start
+        and current_progress.as_of = previous_day.as_of
+    left join history as previous
+        on previous_day.objective_id = previous.objective_id
+        and previous_day.period_start = previous.period_start
+        and previous_day.previous_as_of = previous.as_of
+),
+
+objective_flags as (
+    select
+        compared.as_of,
+        case
+            when compared.previous_status is not null
+                and compared.severity_rank > compared.previous_severity_rank
+                then 'objective_worsened'
+            else 'objective_status'
+        end as flag_type,
+        'objective:' || compared.objective_id || ':' || cast(compared.period_start as varchar)
+            || ':' || compared.status as flag_key,
+        case when compared.status in ('off_track', 'missed') then 'critical' else 'warning' end
+            as severity,
+        compared.objective_id,
+        compared.metric,
+        compared.scope_type,
+        compared.scope_value,
+        compared.period_start,
+        compared.actual as value,
+        compared.expected as reference_value,
+        compared.pace as deviation,
+        compared.status,
+        compared.previous_status,
+        compared.title || ': ' || replace(compared.status, '_', ' ')
+            || case
+                when compared.previous_status is not null
+                    and compared.severity_rank > compared.previous_severity_rank
+                    then ' (was ' || replace(compared.previous_status, '_', ' ') || ')'
+                else ''
+            end
+            || ', actual ' || {{ format_metric_value('compared.actual', 'compared.metric', 'context.reporting_currency') }}
+            || ' vs expected ' || {{ format_metric_value('compared.expected', 'compared.metric', 'context.reporting_currency') }}
+            || ' (target ' || {{ format_metric_value('compared.target', 'compared.metric', 'context.reporting_currency') }}
+            || ' by ' || cast(compared.period_end as varchar) || ')' as message
+    from compared
+    cross join context
+    where compared.status in ('at_risk', 'off_track')
+        or (
+            compared.previous_status is not null
+            and compared.severity_rank > compared.previous_severity_rank
+        )
+),
+
+weeks as (
+    select
+        kpis.metric,
+        kpis.scope_type,
+        kpis.scope_value,
+        kpis.period_start,
+        kpis.value,
+        dates.as_of,
+        row_number() over (
+            partition by dates.as_of, kpis.metric, kpis.scope_type, kpis.scope_value
+            order by kpis.period_start desc
+        ) as weeks_back
+    from {{ ref('kpi_values') }} as kpis
+    cross join dates
+    where kpis.grain = 'week'
+        and kpis.metric in ('{{ signal_metrics | join("', '") }}')
+        and kpis.scope_type in ('company', 'team')
+        and cast({{ dbt.dateadd('day', 6, 'kpis.period_start') }} as date) <= dates.as_of
+),
+
+signal_stats as (
+    select
+        latest.as_of,
+        latest.metric,
+        latest.scope_type,
+        latest.scope_value,
+        latest.period_start,
+        latest.value,
+        count(before.value) as weeks_with_values,
+        avg(before.value) as mean_value,
+        stddev_samp(before.value) as sd_value
+    from weeks as latest
+    left join weeks as before
+        on latest.as_of = before.as_of
+        and latest.metric = before.metric
+        and latest.scope_type = before.scope_type
+        and latest.scope_value = before.scope_value
+        and before.weeks_back between 2 and 9
+    where latest.weeks_back = 1
+    group by
+        latest.as_of, latest.metric, latest.scope_type, latest.scope_value,
+        latest.period_start, latest.value
+),
+
+signal_flags as (
+    select
+        signal_stats.as_of,
+        'weak_signal' as flag_type,
+        'kpi:' || signal_stats.metric || ':' || signal_stats.scope_type || ':'
+            || signal_stats.scope_value || ':' || cast(signal_stats.period_start as varchar)
+            as flag_key,
+        'warning' as severity,
+        cast(null as varchar) as objective_id,
+        signal_stats.metric,
+        signal_stats.scope_type,
+        signal_stats.scope_value,
+        signal_stats.period_start,
+        signal_stats.value,
+        signal_stats.mean_value as reference_value,
+        (signal_stats.value - signal_stats.mean_value) / signal_stats.sd_value as deviation,
+        cast(null as varchar) as status,
+        cast(null as varchar) as previous_status,
+        signal_stats.metric
+            || case
+                when signal_stats.scope_type = 'company' then ''
+                else ' (' || signal_stats.scope_type || ' ' || signal_stats.scope_value || ')'
+            end
+            || ', week of ' || cast(signal_stats.period_start as varchar) || ': '
+            || {{ format_metric_value('signal_stats.value', 'signal_stats.metric', 'context.reporting_currency') }}
+            || case when signal_stats.value > signal_stats.mean_value then ', above' else ', below' end
+            || ' the 8 weeks before ('
+            || {{ format_metric_value('signal_stats.mean_value', 'signal_stats.metric', 'context.reporting_currency') }}
+            || ' on average, '
+            || {{ format_number('abs(signal_stats.value - signal_stats.mean_value) / signal_stats.sd_value', 1) }}
+            || ' standard deviations away)' as message
+    from signal_stats
+    cross join context
+    where signal_stats.weeks_with_values = 8
+        and signal_stats.value is not null
+        and signal_stats.sd_value > 0
+        and abs(signal_stats.value - signal_stats.mean_value)
+            > context.weak_signal_k * signal_stats.sd_value
+)
+
+select * from objective_flags
+union all
+select * from signal_flags

@@ -1,0 +1,13 @@
+with source as (
+    select * from {{ source('raw_objectives', 'milestones') }}
+),
+
+renamed as (
+    select
+        objective_id,
+        cast(milestone_date as date) as milestone_date,
+        cast(value as double) as value
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,64 @@
+"""Loading the objectives file into the build file, as data, before dbt runs."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+
+from crm_kpi.settings import Settings
+from ingestion.objectives import ObjectivesFile, load_objectives_file, write_objectives
+from warehouse.db import connect
+
+
+def read_objectives(settings: Settings) -> ObjectivesFile:
+    """The validated objectives file; no objectives when the default file is absent.
+
+    Raises ObjectivesFileError (file, line, objective, field) for a bad file, and for a
+    missing file that CRM_KPI_OBJECTIVES names.
+    """
+    path, _required = settings.objectives_file()
+    if path is None:
+        return ObjectivesFile(Path("objectives.yml"))
+    return load_objectives_file(path, fiscal_year_start=settings.fiscal_year_start)
+
+
+def load_objectives(settings: Settings, progress_dates: list[date]) -> ObjectivesFile:
+    """Validate the file, then replace `raw_objectives` in one transaction; and the days
+    progress is measured as of (`raw_objectives.progress_dates`)."""
+    objectives = read_objectives(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    dates = pa.table({"as_of": pa.array(sorted(set(progress_dates)), pa.date32())})
+    con = connect(settings.build_db)
+    try:
+        write_objectives(con, objectives)
+        con.register("progress_date_rows", dates)
+        con.execute(
+            "CREATE OR REPLACE TABLE raw_objectives.progress_dates AS "
+            "SELECT * FROM progress_date_rows"
+        )
+        con.unregister("progress_date_rows")
+    finally:
+        con.close()
+    return objectives
+
+
+def warehouse_state(settings: Settings) -> tuple[date, tuple[str, ...]] | None:
+    """The as_of and the sources the build file's marts were last built for, if any."""
+    if not settings.build_db.exists():
+        return None
+    con = connect(settings.build_db, read_only=True)
+    try:
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw_run' AND table_name = 'run_context'"
+        ).fetchone()[0]
+        if not found:
+            return None
+        row = con.execute("SELECT as_of, sources FROM raw_run.run_context").fetchone()
+    finally:
+        con.close()
+    if row is None or not row[1]:
+        return None
+    return row[0], tuple(row[1].split(","))
