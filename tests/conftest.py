@@ -21,7 +21,6 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
             monkeypatch.delenv(name, raising=False)
     data_dir = tmp_path / "data"
     monkeypatch.setenv("CRM_KPI_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("CRM_KPI_OBJECTIVES", str(tmp_path / "no-objectives.yml"))
     monkeypatch.setenv("CRM_KPI_INGESTION_RETRY_DELAY_S", "0.1")
     # dlt looks for .dlt/ in the working directory: use the test's own.
     monkeypatch.chdir(tmp_path)

@@ -12,7 +12,7 @@
     format('{:,.{{ decimals }}f}', cast({{ expression }} as double))
 {%- endmacro %}
 
-{% macro format_metric_value(value_expression, metric_expression, currency_expression) -%}
+{% macro format_metric_value(value_expression, metric_expression, currency_expression, count_decimals=0) -%}
     case
         when {{ value_expression }} is null then 'n/a'
         when {{ metric_expression }} in ('win_rate', 'churn_rate')
@@ -20,7 +20,7 @@
         when {{ metric_expression }} = 'sales_cycle_days'
             then {{ format_number(value_expression, 1) }} || ' days'
         when {{ metric_expression }} in ('won_deals', 'lost_deals', 'deals_created', 'new_customers')
-            then {{ format_number(value_expression, 0) }}
+            then {{ format_number(value_expression, count_decimals) }}
         else {{ format_number(value_expression, 0) }} || ' ' || {{ currency_expression }}
     end
 {%- endmacro %}

@@ -178,7 +178,7 @@ signal_flags as (
             || {{ format_metric_value('signal_stats.value', 'signal_stats.metric', 'context.reporting_currency') }}
             || case when signal_stats.value > signal_stats.mean_value then ', above' else ', below' end
             || ' the 8 weeks before ('
-            || {{ format_metric_value('signal_stats.mean_value', 'signal_stats.metric', 'context.reporting_currency') }}
+            || {{ format_metric_value('signal_stats.mean_value', 'signal_stats.metric', 'context.reporting_currency', count_decimals=1) }}
             || ' on average, '
             || {{ format_number('abs(signal_stats.value - signal_stats.mean_value) / signal_stats.sd_value', 1) }}
             || ' standard deviations away)' as message
