@@ -290,6 +290,41 @@ def query(
 
 
 @app.command()
+def export(
+    parquet: Annotated[
+        Path,
+        typer.Option(
+            "--parquet",
+            help="Folder to write the marts into, one Parquet file per table (created if "
+            "missing; files of the same name are replaced).",
+            file_okay=False,
+            resolve_path=True,
+        ),
+    ],
+) -> None:
+    """Export the marts of serving.duckdb as Parquet files, one per table."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from warehouse.export import export_parquet
+    from warehouse.queries import ServingFileMissingError
+
+    settings = _settings()
+    try:
+        paths = export_parquet(settings.serving_db, parquet)
+    except ServingFileMissingError as exc:
+        err.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(1) from None
+    except (OSError, duckdb.Error) as exc:
+        err.print(f"[red]Could not export to {parquet}:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    for path in paths:
+        rows = pq.read_metadata(path).num_rows
+        out.print(f"{path}\t{rows} rows", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"{len(paths)} table(s) exported from {settings.serving_db}")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

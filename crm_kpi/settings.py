@@ -36,6 +36,20 @@ def _raw(name: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def _secret(name: str) -> str | None:
+    """A secret: from the environment (CRM_KPI_<NAME>) or `[crm_kpi]` of .dlt/secrets.toml."""
+    value = os.environ.get(f"CRM_KPI_{name.upper()}")
+    if value:
+        return value
+    try:
+        import dlt
+
+        value = dlt.secrets.get(f"crm_kpi.{name.lower()}")
+    except Exception:  # noqa: BLE001 - no secrets.toml: the secret is unset
+        value = None
+    return str(value) if value else None
+
+
 def _path(name: str, default: Path | None) -> Path | None:
     value = _raw(name)
     return Path(value).expanduser().resolve() if value else default
@@ -53,6 +67,11 @@ class Settings:
     fiscal_year_start: int = 1
     weak_signal_k: float = 2.0
     sources: tuple[str, ...] = ()
+    # Alerts: a Slack-compatible incoming webhook (a secret), the scorecard's address in
+    # messages, and the share of a period during which "at risk" is not yet alerted.
+    alert_webhook: str | None = field(default=None, repr=False)
+    scorecard_url: str | None = None
+    alert_grace_share: float = 0.1
 
     @property
     def build_db(self) -> Path:
@@ -130,6 +149,16 @@ class Settings:
             k = -1.0
         if k <= 0:
             raise SettingsError(f"CRM_KPI_WEAK_SIGNAL_K={k_text!r} must be a positive number.")
+        grace_text = _raw("alert_grace_share") or str(defaults.alert_grace_share)
+        try:
+            grace = float(grace_text)
+        except ValueError:
+            grace = -1.0
+        if not 0 <= grace < 1:
+            raise SettingsError(
+                f"CRM_KPI_ALERT_GRACE_SHARE={grace_text!r} must be a share in [0, 1), such "
+                "as 0.1 for the first 10 % of a period."
+            )
         fx = _raw("fx_rates")
         sources = tuple(s.strip().lower() for s in (_raw("sources") or "").split(",") if s.strip())
         return cls(
@@ -142,4 +171,7 @@ class Settings:
             fiscal_year_start=int(fy_text),
             weak_signal_k=k,
             sources=sources,
+            alert_webhook=_secret("alert_webhook"),
+            scorecard_url=_raw("scorecard_url"),
+            alert_grace_share=grace,
         )

@@ -1,12 +1,14 @@
 """The whole pipeline, as Dagster sees it.
 
     configured sources --dlt--> raw_<source>.*     (one asset group per source)
-    run context, objectives --> raw_run.*, raw_objectives.*
-    dbt build (staging -> intermediate -> marts, dbt tests as asset checks)
-    publish --> serving.duckdb
+    run context, objectives.yml --> raw_run.*, raw_objectives.*
+    dbt build: staging -> intermediate -> marts (dbt tests as asset checks)
+    publish --> serving.duckdb (only when every blocking check passed)
+    alerts --> new variance flags to the webhook; failed runs via a sensor
 
 `crm-kpi run` and `crm-kpi demo` execute the `refresh` job of these definitions in
-process; the nightly schedule runs the same job.
+process; the nightly schedule runs the same job. `crm-kpi objectives` and `crm-kpi
+backfill` run the `measure_objectives` job: objectives again, from the marts already built.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from dagster_dlt import DagsterDltResource
 from crm_kpi.progress import progress_logger
 from crm_kpi.settings import DBT_PROJECT_DIR, Settings
 from ingestion.registry import enabled_sources
+from orchestration.automation.assets import alerts_asset
 from orchestration.automation.schedules import nightly_schedule
+from orchestration.automation.sensors import run_failure_alert
 from orchestration.ingestion.assets import source_assets
 from orchestration.lib.dbt_project import dbt_env, dbt_executable
 from orchestration.objectives.assets import objectives_asset
@@ -29,7 +33,7 @@ from orchestration.serving.assets import run_context_asset, serving_asset
 from orchestration.transform.assets import marts_keys, warehouse_assets
 
 REFRESH_JOB = "refresh"
-OBJECTIVES_JOB = "objectives"
+OBJECTIVES_JOB = "measure_objectives"
 
 
 def build_definitions(
@@ -56,6 +60,7 @@ def build_definitions(
         objectives_asset(settings),
         warehouse,
         serving_asset(settings, marts_keys(warehouse)),
+        alerts_asset(settings),
     ]
     refresh = dg.define_asset_job(
         REFRESH_JOB,
@@ -72,6 +77,7 @@ def build_definitions(
         assets=assets,
         jobs=[refresh, objectives_only],
         schedules=[nightly_schedule(refresh)],
+        sensors=[run_failure_alert(settings)],
         resources={
             "dlt": DagsterDltResource(),
             "dbt": DbtCliResource(
