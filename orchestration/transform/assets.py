@@ -12,6 +12,7 @@ from crm_kpi.settings import Settings
 from orchestration.lib.dbt_output import DbtLogSink
 from orchestration.lib.dbt_project import dbt_vars, prepare_manifest, target_dir
 from orchestration.lib.translators import WarehouseTranslator
+from orchestration.transform.metadata import asset_metadata
 
 
 def warehouse_assets(settings: Settings, sources: tuple[str, ...]) -> dg.AssetsDefinition:
@@ -28,10 +29,29 @@ def warehouse_assets(settings: Settings, sources: tuple[str, ...]) -> dg.AssetsD
         # One `dbt build` for the whole graph: dbt costs ~5 s per command.
         sink = DbtLogSink(context.log)
         with contextlib.redirect_stdout(sink):
-            yield from dbt.cli(
-                ["build", "--vars", dbt_vars(sources)], context=context, target_path=target
-            ).stream()
+            # Held until dbt is done: only then can the file be read for row counts.
+            events = list(
+                dbt.cli(
+                    ["build", "--vars", dbt_vars(sources)], context=context, target_path=target
+                ).stream()
+            )
         sink.flush()
+        outputs = {
+            e.output_name: context.asset_key_for_output(e.output_name)
+            for e in events
+            if isinstance(e, dg.Output)
+        }
+        built = set(outputs.values())
+        try:
+            metadata = asset_metadata(settings.build_db, built)
+        except Exception as exc:  # noqa: BLE001 - metadata is a convenience, never a failure
+            context.log.warning(f"no row counts this time: {exc}")
+            metadata = {}
+        for event in events:
+            key = outputs.get(event.output_name) if isinstance(event, dg.Output) else None
+            if key in metadata:
+                event = event.with_metadata({**event.metadata, **metadata[key]})
+            yield event
 
     return _build
 
