@@ -1,0 +1,305 @@
+"""The Salesforce source: opportunities with their full stage history, accounts, users,
+stages, forecasting quotas and dated exchange rates, from the REST API.
+
+Resources (tables of `raw_salesforce`):
+
+- `opportunities` (Opportunity), `opportunity_history` (OpportunityHistory: every stage,
+  amount and close-date change, so the pipeline can be rebuilt for any past day) and
+  `accounts` (Account): incremental on `SystemModstamp` through `queryAll`, merged on
+  `Id`; records deleted in Salesforce (`IsDeleted = true` in the recycle bin) are
+  deleted here (dlt `hard_delete` on `is_deleted`).
+- `users` (User, with the team field), `opportunity_stages` (OpportunityStage: order,
+  default probability, won/closed), `forecasting_quotas` (ForecastingQuota, the quotas
+  that become objectives), `periods` (Period, the quotas' periods), `currency_types`
+  (CurrencyType) and `dated_conversion_rates` (DatedConversionRate) where the org has
+  multiple currencies, and `organization` (its default currency): small, replaced
+  whole on every run, which also drops what was deleted.
+
+Fields that companies keep in custom fields (segment, region, industry, team, pipeline,
+deal type, contract start and end, MRR, lost reason) are read from the fields the
+settings name (`SOURCES__SALESFORCE__<NAME>_FIELD`); the defaults are in `settings.py`
+and docs/connectors/salesforce.md.
+
+API reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
+(Query and QueryAll resources, Status Codes and Error Responses, Limit Info header).
+
+Credentials: an OAuth 2.0 access token in `SOURCES__SALESFORCE__ACCESS_TOKEN`, sent
+as a bearer header only. Get one with the client-credentials flow of an External
+Client App whose "Run As" user is an integration user with a read-only permission
+set (API Enabled, Read and View All on Opportunity, Account, User, ForecastingQuota,
+Period, CurrencyType, DatedConversionRate) and OAuth scope `api` only:
+`curl -X POST https://<domain>.my.salesforce.com/services/oauth2/token
+-d grant_type=client_credentials -d client_id=<key> -d client_secret=<secret>`,
+or `ingestion.salesforce.helpers.request_access_token`. Set
+`SOURCES__SALESFORCE__BASE_URL` to the `instance_url` it returns; by default the
+connector asks login.salesforce.com for it.
+"""
+
+# No `from __future__ import annotations` here: dlt finds a resource's cursor argument
+# by its annotation (`dlt.sources.incremental[datetime]`), which must be a real object.
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import dlt
+import pyarrow as pa
+from dlt.extract.source import DltResource
+
+from ingestion.salesforce.helpers import (
+    FieldSettings,
+    RetryPolicy,
+    SalesforceApi,
+    SalesforceConfigError,
+    SalesforceError,
+    normalise_deal_type_values,
+    raw_schema,
+)
+from ingestion.salesforce.settings import (
+    ACCOUNT_FIELDS,
+    CURRENCY_TYPE_FIELDS,
+    DATED_CONVERSION_RATE_FIELDS,
+    DEFAULT_API_USAGE_CEILING,
+    DEFAULT_API_VERSION,
+    DEFAULT_BACKOFF_FACTOR,
+    DEFAULT_BASE_URL,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LOOKBACK_SECONDS,
+    DEFAULT_MAPPING,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_RETRY_DELAY,
+    DEFAULT_PIPELINE,
+    DEFAULT_REQUEST_TIMEOUT,
+    EPOCH,
+    FORECASTING_QUOTA_FIELDS,
+    OPPORTUNITY_FIELDS,
+    OPPORTUNITY_HISTORY_FIELDS,
+    OPPORTUNITY_STAGE_FIELDS,
+    ORGANIZATION_FIELDS,
+    PERIOD_FIELDS,
+    USER_FIELDS,
+    Field,
+)
+
+__all__ = ["SalesforceError", "salesforce_source"]
+
+# Incremental objects: merged on Id; the newest SystemModstamp wins within a load, and a
+# record whose is_deleted is true is deleted from raw_salesforce instead of inserted.
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+SOFT_DELETES = {
+    "is_deleted": {"hard_delete": True},
+    "system_modstamp": {"dedup_sort": "desc"},
+}
+
+
+def modified_since(lookback_seconds: float = DEFAULT_LOOKBACK_SECONDS) -> dlt.sources.incremental:
+    """The cursor of the incremental objects: SystemModstamp, re-read `lookback` back."""
+    return dlt.sources.incremental("system_modstamp", initial_value=EPOCH, lag=lookback_seconds)
+
+
+def _empty(fields: tuple[Field, ...]) -> pa.Table:
+    return raw_schema({f.column: f.kind for f in fields}).empty_table()
+
+
+@dlt.resource(
+    name="opportunities",
+    write_disposition=MERGE,
+    primary_key="id",
+    columns=SOFT_DELETES,
+    incremental=modified_since(),
+)
+def opportunities(
+    api: SalesforceApi,
+    settings: FieldSettings,
+    modified: dlt.sources.incremental[datetime] = None,
+) -> Iterator[pa.Table]:
+    spec = api.object_spec("Opportunity", OPPORTUNITY_FIELDS, settings.mapped("Opportunity"))
+    for page in api.changes(spec, modified.start_value):
+        yield settings.finish_opportunities(page)
+
+
+@dlt.resource(
+    name="opportunity_history",
+    write_disposition=MERGE,
+    primary_key="id",
+    columns=SOFT_DELETES,
+    incremental=modified_since(),
+)
+def opportunity_history(
+    api: SalesforceApi, modified: dlt.sources.incremental[datetime] = None
+) -> Iterator[pa.Table]:
+    spec = api.object_spec("OpportunityHistory", OPPORTUNITY_HISTORY_FIELDS)
+    yield from api.changes(spec, modified.start_value)
+
+
+@dlt.resource(
+    name="accounts",
+    write_disposition=MERGE,
+    primary_key="id",
+    columns=SOFT_DELETES,
+    incremental=modified_since(),
+)
+def accounts(
+    api: SalesforceApi,
+    settings: FieldSettings,
+    modified: dlt.sources.incremental[datetime] = None,
+) -> Iterator[pa.Table]:
+    spec = api.object_spec("Account", ACCOUNT_FIELDS, settings.mapped("Account"))
+    yield from api.changes(spec, modified.start_value)
+
+
+# The objects below are small (users, stages, quotas, periods, rates): each run reads
+# them whole and replaces the table, so no cursor is kept and a deleted or renamed
+# record (a renamed role changes no user's SystemModstamp) is right after one run.
+
+
+@dlt.resource(name="users", write_disposition="replace", primary_key="id")
+def users(api: SalesforceApi, settings: FieldSettings) -> Iterator[pa.Table]:
+    spec = api.object_spec("User", USER_FIELDS, settings.mapped("User"))
+    yield from api.query(spec)
+
+
+@dlt.resource(name="opportunity_stages", write_disposition="replace", primary_key="id")
+def opportunity_stages(api: SalesforceApi) -> Iterator[pa.Table]:
+    yield from api.query(api.object_spec("OpportunityStage", OPPORTUNITY_STAGE_FIELDS))
+
+
+def _optional(api: SalesforceApi, sobject: str, fields: tuple[Field, ...]) -> Iterator[pa.Table]:
+    """An object only some orgs have (forecasts, multiple currencies): empty when absent."""
+    yield _empty(fields)
+    if api.has_object(sobject):
+        yield from api.query(api.object_spec(sobject, fields))
+
+
+@dlt.resource(name="forecasting_quotas", write_disposition="replace", primary_key="id")
+def forecasting_quotas(api: SalesforceApi) -> Iterator[pa.Table]:
+    yield from _optional(api, "ForecastingQuota", FORECASTING_QUOTA_FIELDS)
+
+
+@dlt.resource(name="periods", write_disposition="replace", primary_key="id")
+def periods(api: SalesforceApi) -> Iterator[pa.Table]:
+    yield from _optional(api, "Period", PERIOD_FIELDS)
+
+
+@dlt.resource(name="currency_types", write_disposition="replace", primary_key="id")
+def currency_types(api: SalesforceApi) -> Iterator[pa.Table]:
+    yield from _optional(api, "CurrencyType", CURRENCY_TYPE_FIELDS)
+
+
+@dlt.resource(name="dated_conversion_rates", write_disposition="replace", primary_key="id")
+def dated_conversion_rates(api: SalesforceApi) -> Iterator[pa.Table]:
+    yield from _optional(api, "DatedConversionRate", DATED_CONVERSION_RATE_FIELDS)
+
+
+@dlt.resource(name="organization", write_disposition="replace", primary_key="id")
+def organization(api: SalesforceApi) -> Iterator[pa.Table]:
+    yield from api.query(api.object_spec("Organization", ORGANIZATION_FIELDS))
+
+
+_API_VERSION = re.compile(r"v\d{2,3}\.0")
+
+
+def _check(condition: bool, setting: str, value: object, expected: str) -> None:
+    if not condition:
+        raise SalesforceConfigError(
+            f"SOURCES__SALESFORCE__{setting.upper()}={value!r} is not valid: {expected}"
+        )
+
+
+@dlt.source(name="salesforce", max_table_nesting=0)
+def salesforce_source(
+    access_token: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_version: str = DEFAULT_API_VERSION,
+    segment_field: str = DEFAULT_MAPPING.segment,
+    region_field: str = DEFAULT_MAPPING.region,
+    industry_field: str = DEFAULT_MAPPING.industry,
+    team_field: str = DEFAULT_MAPPING.team,
+    pipeline_field: str = DEFAULT_MAPPING.pipeline,
+    deal_type_field: str = DEFAULT_MAPPING.deal_type,
+    contract_start_field: str = DEFAULT_MAPPING.contract_start,
+    contract_end_field: str = DEFAULT_MAPPING.contract_end,
+    mrr_field: str = DEFAULT_MAPPING.mrr,
+    lost_reason_field: str = DEFAULT_MAPPING.lost_reason,
+    deal_type_values: dict[str, str] | None = None,
+    default_pipeline: str = DEFAULT_PIPELINE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    lookback_seconds: float = DEFAULT_LOOKBACK_SECONDS,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    backoff_factor: float = DEFAULT_BACKOFF_FACTOR,
+    max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    api_usage_ceiling: float = DEFAULT_API_USAGE_CEILING,
+) -> list[DltResource]:
+    """The Salesforce org behind `access_token`; every other setting has a default.
+
+    Building the source makes no request: the org is first called when a resource is
+    read (so checking whether the source is configured costs no API call).
+    """
+    _check(bool(str(access_token).strip()), "access_token", "***", "the token is empty")
+    parts = urlsplit(str(base_url))
+    _check(
+        parts.scheme in ("http", "https") and bool(parts.netloc),
+        "base_url",
+        base_url,
+        "an http(s) URL such as https://yourcompany.my.salesforce.com",
+    )
+    _check(bool(_API_VERSION.fullmatch(api_version)), "api_version", api_version, "such as v61.0")
+    _check(
+        1 <= batch_size <= 2000,
+        "batch_size",
+        batch_size,
+        "records per page, at most 2000 (Salesforce sends at least 200)",
+    )
+    _check(
+        0 < api_usage_ceiling <= 1,
+        "api_usage_ceiling",
+        api_usage_ceiling,
+        "a share of the org's daily API requests, more than 0 and at most 1",
+    )
+    _check(lookback_seconds >= 0, "lookback_seconds", lookback_seconds, "seconds, 0 or more")
+    _check(max_attempts >= 1, "max_attempts", max_attempts, "1 or more")
+    _check(backoff_factor >= 0, "backoff_factor", backoff_factor, "seconds, 0 or more")
+    _check(max_retry_delay >= 0, "max_retry_delay", max_retry_delay, "seconds, 0 or more")
+    _check(request_timeout > 0, "request_timeout", request_timeout, "seconds, more than 0")
+    _check(bool(default_pipeline.strip()), "default_pipeline", default_pipeline, "a label")
+
+    api = SalesforceApi(
+        access_token=access_token,
+        base_url=base_url,
+        api_version=api_version,
+        batch_size=batch_size,
+        retry=RetryPolicy(max_attempts, backoff_factor, max_retry_delay, request_timeout),
+        api_usage_ceiling=api_usage_ceiling,
+    )
+    settings = FieldSettings(
+        paths={
+            "segment": segment_field,
+            "region": region_field,
+            "industry": industry_field,
+            "team": team_field,
+            "pipeline": pipeline_field,
+            "deal_type": deal_type_field,
+            "contract_start": contract_start_field,
+            "contract_end": contract_end_field,
+            "mrr": mrr_field,
+            "lost_reason": lost_reason_field,
+        },
+        deal_type_values=normalise_deal_type_values(deal_type_values),
+        default_pipeline=default_pipeline.strip(),
+    )
+    # Each query yields at least one (maybe empty) typed page, so every table exists
+    # with its columns even in an org without such records. The incremental objects get
+    # their cursor again with this run's lookback (the decorator's has the default).
+    return [
+        opportunities(api, settings).apply_hints(incremental=modified_since(lookback_seconds)),
+        opportunity_history(api).apply_hints(incremental=modified_since(lookback_seconds)),
+        accounts(api, settings).apply_hints(incremental=modified_since(lookback_seconds)),
+        users(api, settings),
+        opportunity_stages(api),
+        forecasting_quotas(api),
+        periods(api),
+        currency_types(api),
+        dated_conversion_rates(api),
+        organization(api),
+    ]
