@@ -42,7 +42,8 @@ class UnknownSourceError(ValueError):
 
 
 class SourceNotConfiguredError(ValueError):
-    pass
+    """A source lacks the settings it needs; a source raises it when dlt alone cannot
+    tell (one of several ways to authenticate, say)."""
 
 
 def get_spec(name: str) -> SourceSpec:

@@ -46,7 +46,9 @@ import dlt
 import pyarrow as pa
 from dlt.extract.source import DltResource
 
+from ingestion.registry import SourceNotConfiguredError
 from ingestion.salesforce.helpers import (
+    ClientCredentialsAuth,
     FieldSettings,
     RetryPolicy,
     SalesforceApi,
@@ -208,8 +210,10 @@ def _check(condition: bool, setting: str, value: object, expected: str) -> None:
 
 @dlt.source(name="salesforce", max_table_nesting=0)
 def salesforce_source(
-    access_token: str = dlt.secrets.value,
+    access_token: str | None = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
+    client_id: str | None = None,
+    client_secret: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
     segment_field: str = DEFAULT_MAPPING.segment,
     region_field: str = DEFAULT_MAPPING.region,
@@ -231,12 +235,25 @@ def salesforce_source(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     api_usage_ceiling: float = DEFAULT_API_USAGE_CEILING,
 ) -> list[DltResource]:
-    """The Salesforce org behind `access_token`; every other setting has a default.
+    """The Salesforce org behind `access_token`, or behind an External Client App's
+    `client_id` and `client_secret` (client-credentials flow: a fresh token on every run,
+    which a nightly refresh needs since tokens expire with the org's session); every
+    other setting has a default.
 
     Building the source makes no request: the org is first called when a resource is
     read (so checking whether the source is configured costs no API call).
     """
-    _check(bool(str(access_token).strip()), "access_token", "***", "the token is empty")
+    auth = None
+    if client_id and client_secret:
+        # base_url is then the org's My Domain URL: it issues the token and serves the API.
+        auth = ClientCredentialsAuth(str(base_url), str(client_id), str(client_secret))
+    elif not str(access_token or "").strip():
+        raise SourceNotConfiguredError(
+            "source 'salesforce' is not configured: set SOURCES__SALESFORCE__ACCESS_TOKEN, "
+            "or SOURCES__SALESFORCE__CLIENT_ID and SOURCES__SALESFORCE__CLIENT_SECRET with "
+            "SOURCES__SALESFORCE__BASE_URL your My Domain URL (see "
+            "docs/connectors/salesforce.md)"
+        )
     parts = urlsplit(str(base_url))
     _check(
         parts.scheme in ("http", "https") and bool(parts.netloc),
@@ -266,6 +283,7 @@ def salesforce_source(
 
     api = SalesforceApi(
         access_token=access_token,
+        auth=auth,
         base_url=base_url,
         api_version=api_version,
         batch_size=batch_size,

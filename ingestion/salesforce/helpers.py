@@ -398,19 +398,42 @@ def _error_of(response: requests.Response) -> tuple[str, str]:
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
+class ClientCredentialsAuth(requests.auth.AuthBase):
+    """A bearer token fetched by the client-credentials flow when first needed, so a
+    nightly run never uses an expired token and nothing is requested before a read."""
+
+    def __init__(self, login_url: str, client_id: str, client_secret: str) -> None:
+        self.login_url = login_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._token: str | None = None
+
+    def __repr__(self) -> str:  # the secret stays out of any repr a log might print
+        return f"ClientCredentialsAuth(login_url={self.login_url!r})"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._token is None:
+            self._token = request_access_token(
+                self.login_url, self._client_id, self._client_secret
+            ).access_token
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
 class SalesforceApi:
     """One org's REST API; nothing is requested until a resource reads."""
 
     def __init__(
         self,
-        access_token: str,
+        access_token: str | None,
         base_url: str,
         api_version: str,
         batch_size: int,
         retry: RetryPolicy,
         api_usage_ceiling: float = 1.0,
+        auth: requests.auth.AuthBase | None = None,
     ) -> None:
-        self._auth = BearerTokenAuth(token=access_token)
+        self._auth = auth or BearerTokenAuth(token=access_token)
         self.api_usage_ceiling = api_usage_ceiling
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version

@@ -122,6 +122,36 @@ def test_the_token_goes_in_the_authorization_header_only(
     assert not any(server.token in str(r.query) or server.token in r.path for r in data)
 
 
+def test_client_credentials_fetch_a_fresh_token_for_the_run(
+    server: FakeSalesforce, tmp_path: Path
+) -> None:
+    # no token: the External Client App's key and secret, as a nightly refresh needs
+    load(
+        server,
+        tmp_path,
+        access_token=None,
+        client_id=server.client_id,
+        client_secret=server.client_secret,
+    )
+    [token_request] = server.requests_to("/services/oauth2/token", "POST")
+    assert b"grant_type=client_credentials" in token_request.body
+    data = server.requests_to("/services/data/")
+    assert data and all(r.headers["authorization"].startswith("Bearer ") for r in data)
+    assert rows(tmp_path, "SELECT count(*) FROM raw_salesforce.opportunities")[0][0] > 0
+
+
+def test_without_token_or_client_credentials_the_source_is_not_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("SOURCES__SALESFORCE__"):
+            monkeypatch.delenv(name)
+    assert not registry.is_configured("salesforce")
+    monkeypatch.setenv("SOURCES__SALESFORCE__CLIENT_ID", "key")
+    monkeypatch.setenv("SOURCES__SALESFORCE__CLIENT_SECRET", "secret")
+    assert registry.is_configured("salesforce")
+
+
 # -- incremental ------------------------------------------------------------------------
 
 
