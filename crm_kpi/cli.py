@@ -82,14 +82,20 @@ def _print_kpis(settings: Settings) -> None:
     out.print(table)
 
 
-def _execute(settings: Settings, sources: tuple[str, ...], as_of: date, overrides=None) -> None:
+def _execute(
+    settings: Settings,
+    sources: tuple[str, ...],
+    as_of: date,
+    overrides=None,
+    full_refresh: bool = False,
+) -> None:
     from crm_kpi.runner import run_refresh
 
     err.print(
         f"Running the pipeline for {', '.join(sources)} as of {as_of} (data in {settings.data_dir})"
     )
     try:
-        outcome = run_refresh(settings, sources, as_of, overrides)
+        outcome = run_refresh(settings, sources, as_of, overrides, full_refresh)
     except Exception as exc:  # noqa: BLE001 - a configuration error before the run starts
         err.print(f"[red]The pipeline could not start:[/] {exc}")
         raise typer.Exit(1) from None
@@ -166,6 +172,15 @@ def run(
         ),
     ] = None,
     as_of: AsOf = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Reload the sources from scratch (drops their raw tables and incremental "
+            "state): after changing a field mapping, or to catch deletions a CRM no "
+            "longer reports.",
+        ),
+    ] = False,
 ) -> None:
     """One pipeline run: load the sources, build and check the marts, publish them."""
     from ingestion.registry import (
@@ -192,7 +207,7 @@ def run(
         raise typer.Exit(2)
     day = _as_of(as_of, settings)
     _check_objectives_file(settings)
-    _execute(settings, sources, day)
+    _execute(settings, sources, day, full_refresh=full_refresh)
 
 
 @app.command()
@@ -319,8 +334,8 @@ def export(
         err.print(f"[red]Could not export to {parquet}:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     for path in paths:
-        rows = pq.read_metadata(path).num_rows
-        out.print(f"{path}\t{rows} rows", markup=False, highlight=False, soft_wrap=True)
+        # Plain text, one file per line: easy to read and to pipe into another tool.
+        sys.stdout.write(f"{path}\t{pq.read_metadata(path).num_rows} rows\n")
     err.print(f"{len(paths)} table(s) exported from {settings.serving_db}")
 
 

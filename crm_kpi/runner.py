@@ -87,19 +87,17 @@ def run_refresh(
     sources: tuple[str, ...],
     as_of: date,
     source_overrides: dict[str, dict[str, Any]] | None = None,
+    full_refresh: bool = False,
 ) -> RunOutcome:
     """The nightly refresh, by hand: load, build, check, publish."""
     from orchestration.automation.schedules import refresh_run_config
     from orchestration.definitions import REFRESH_JOB
 
-    return run_job(
-        settings,
-        sources,
-        REFRESH_JOB,
-        refresh_run_config(as_of.isoformat()),
-        as_of,
-        source_overrides,
-    )
+    run_config = refresh_run_config(as_of.isoformat())
+    if full_refresh:
+        for name in sources:
+            run_config["ops"][f"load_{name}"] = {"config": {"full_refresh": True}}
+    return run_job(settings, sources, REFRESH_JOB, run_config, as_of, source_overrides)
 
 
 def run_objectives(

@@ -7,6 +7,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dlt import DagsterDltResource
 from dagster_dlt.translator import DltResourceTranslatorData
+from pydantic import Field
 
 from crm_kpi.settings import Settings
 from ingestion.pipeline import make_pipeline
@@ -18,6 +19,15 @@ from orchestration.lib.translators import RawTableTranslator
 # later (incremental cursors make that cheap). Other failures are not retried.
 RETRIES = 2
 RETRY_DELAY_S = float(os.environ.get("CRM_KPI_INGESTION_RETRY_DELAY_S", "30"))
+
+
+class LoadConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Drop the source's raw tables and incremental state, then load "
+        "everything again (after a field-mapping change, or to detect deletions a CRM no "
+        "longer reports).",
+    )
 
 
 def source_assets(
@@ -40,7 +50,7 @@ def source_assets(
         pool="build_duckdb",
         description=f"Loads the {source_name} source into raw_{source_name} with dlt.",
     )
-    def _load(context: AssetExecutionContext, dlt: DagsterDltResource):
+    def _load(context: AssetExecutionContext, dlt: DagsterDltResource, config: LoadConfig):
         pipeline = make_pipeline(source_name, settings.build_db, settings.dlt_dir)
         try:
             # Parquet, never dlt's default insert_values loader (~30x slower on DuckDB).
@@ -50,6 +60,7 @@ def source_assets(
                 dlt_pipeline=pipeline,
                 dagster_dlt_translator=translator,
                 loader_file_format="parquet",
+                **({"refresh": "drop_sources"} if config.full_refresh else {}),
             )
         except Exception as exc:
             if is_transient(exc):
