@@ -47,8 +47,10 @@ class ProgressHandler(logging.Handler):
         step = meta.get("step_key")
         if event is None:
             message = str(meta.get("orig_message", record.getMessage()))
-            # Dagster's "Dependencies for step ... failed" repeats what the failure said.
-            if record.levelno >= logging.INFO and step and not message.startswith("Dependencies"):
+            # Dagster's "Dependencies for step ... failed" repeats what the failure said;
+            # dagster-dbt announces each source test's observation.
+            noise = message.startswith(("Dependencies", "Logging an AssetObservation"))
+            if record.levelno >= logging.INFO and step and not noise:
                 self._write(f"    {message.strip()}")
             return
         kind = event.event_type

@@ -6,12 +6,17 @@ The pipeline, its working folder and its dataset all carry the source's name: so
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
+
+# A pipeline of the company's CRM data phones home to no one: dlt's anonymous telemetry is
+# off unless the operator turns it on explicitly.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 def raw_dataset(source_name: str) -> str:
