@@ -340,6 +340,61 @@ def export(
 
 
 @app.command()
+def report(
+    out_file: Annotated[
+        Path,
+        typer.Option("--out", help="HTML file to write (replaced if it exists).", dir_okay=False),
+    ] = Path("scorecard.html"),
+    as_of: AsOf = None,
+    png: Annotated[
+        Path | None,
+        typer.Option(
+            "--png", help="Also write each chart as a PNG into this folder.", file_okay=False
+        ),
+    ] = None,
+) -> None:
+    """The scorecard as one self-contained HTML file with charts (opens without network)."""
+    from warehouse.queries import ServingFileMissingError
+    from warehouse.report import ReportError, build_report
+
+    settings = _settings()
+    day = _as_of(as_of, settings) if as_of else None
+    try:
+        path = build_report(settings.serving_db, out_file, day, png)
+    except (ServingFileMissingError, ReportError) as exc:
+        err.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"[red]Could not write the report:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    err.print(f"Wrote {path.resolve()}" + (f" and the charts as PNG in {png}" if png else ""))
+
+
+@app.command()
+def docs(
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder to write static_index.html into (default: <data dir>/docs).",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """The models, columns, KPIs and metrics documented by dbt, as one HTML file."""
+    from warehouse.report import ReportError
+    from warehouse.report.dbt_docs import generate_docs
+
+    settings = _settings()
+    try:
+        page = generate_docs(settings, out_dir or settings.data_dir / "docs")
+    except ReportError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    err.print(f"Wrote {page.resolve()} (open it in a browser; no server needed)")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

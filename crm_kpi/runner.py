@@ -97,6 +97,9 @@ def run_refresh(
     if full_refresh:
         for name in sources:
             run_config["ops"][f"load_{name}"] = {"config": {"full_refresh": True}}
+    if full_refresh or "demo" in sources:
+        # A reload or a demo of another size may shrink tables: no collapse, a new baseline.
+        run_config["ops"]["run_context"]["config"]["reset_quality_baseline"] = True
     return run_job(settings, sources, REFRESH_JOB, run_config, as_of, source_overrides)
 
 

@@ -2,7 +2,9 @@
 
     configured sources --dlt--> raw_<source>.*     (one asset group per source)
     run context, objectives.yml --> raw_run.*, raw_objectives.*
+    Great Expectations: raw suites after each load, blocking dbt
     dbt build: staging -> intermediate -> marts (dbt tests as asset checks)
+    Great Expectations: one-CRM-model and marts suites, blocking the publish
     publish --> serving.duckdb (only when every blocking check passed)
     alerts --> new variance flags to the webhook; failed runs via a sensor
 
@@ -29,6 +31,7 @@ from orchestration.automation.sensors import run_failure_alert
 from orchestration.ingestion.assets import source_assets
 from orchestration.lib.dbt_project import dbt_env, dbt_executable
 from orchestration.objectives.assets import objectives_asset
+from orchestration.quality.checks import checked_keys, raw_checks, warehouse_checks
 from orchestration.serving.assets import run_context_asset, serving_asset
 from orchestration.transform.assets import marts_keys, warehouse_assets
 
@@ -50,16 +53,24 @@ def build_definitions(
         )
     os.environ.update(dbt_env(settings))
 
-    ingestion = [
-        source_assets(settings, name, (source_overrides or {}).get(name)) for name in sources
-    ]
+    ingestion = {
+        name: source_assets(settings, name, (source_overrides or {}).get(name)) for name in sources
+    }
     warehouse = warehouse_assets(settings, sources)
+    checks = [
+        *(raw_checks(settings, name, sorted(a.keys)) for name, a in ingestion.items()),
+        warehouse_checks(settings, set(warehouse.keys)),
+    ]
+    # The publish waits for every checked table, so a failed blocking check stops it.
+    published_after = sorted(
+        {*marts_keys(warehouse), *checked_keys(checks[-1])}, key=lambda k: k.to_user_string()
+    )
     assets = [
-        *ingestion,
+        *ingestion.values(),
         run_context_asset(settings, sources),
         objectives_asset(settings),
         warehouse,
-        serving_asset(settings, marts_keys(warehouse)),
+        serving_asset(settings, published_after, sources),
         alerts_asset(settings),
     ]
     refresh = dg.define_asset_job(
@@ -75,6 +86,7 @@ def build_definitions(
     )
     return dg.Definitions(
         assets=assets,
+        asset_checks=checks,
         jobs=[refresh, objectives_only],
         schedules=[nightly_schedule(refresh)],
         sensors=[run_failure_alert(settings)],

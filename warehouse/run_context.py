@@ -57,11 +57,15 @@ def write_run_context(
     as_of: date,
     run_id: str,
     sources: tuple[str, ...] = (),
-) -> None:
+    reset_quality_baseline: bool = False,
+) -> bool:
     """Replace `raw_run.run_context` and `raw_run.fx_rates` in one transaction.
 
     The fx_rates file (CRM_KPI_FX_RATES) is read and checked first, so a bad file
-    changes nothing.
+    changes nothing. The row counts that the quality checks compare against
+    (quality.row_counts) are forgotten when the sources change (the demo after a CRM,
+    say: fewer rows is no collapse then) or when asked (a full refresh, a demo of another
+    size). Returns whether they were.
     """
     context = run_context_table(settings, as_of, run_id, sources)
     fx_rates = (
@@ -73,13 +77,29 @@ def write_run_context(
     con.register("fx_rates_rows", fx_rates)
     try:
         con.execute("BEGIN TRANSACTION")
+        previous = _previous_sources(con)
+        reset = reset_quality_baseline or (previous is not None and previous != ",".join(sources))
+        if reset:
+            con.execute("DROP TABLE IF EXISTS quality.row_counts")
         con.execute("CREATE SCHEMA IF NOT EXISTS raw_run")
         con.execute("CREATE OR REPLACE TABLE raw_run.run_context AS SELECT * FROM run_context_rows")
         con.execute("CREATE OR REPLACE TABLE raw_run.fx_rates AS SELECT * FROM fx_rates_rows")
         con.execute("COMMIT")
+        return reset
     except Exception:
         con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("run_context_rows")
         con.unregister("fx_rates_rows")
+
+
+def _previous_sources(con: duckdb.DuckDBPyConnection) -> str | None:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'raw_run' "
+        "AND table_name = 'run_context' AND column_name = 'sources'"
+    ).fetchone()[0]
+    if not found:
+        return None
+    row = con.execute("SELECT sources FROM raw_run.run_context").fetchone()
+    return row[0] if row else None

@@ -7,6 +7,8 @@ from dagster import AssetExecutionContext
 from pydantic import Field
 
 from crm_kpi.settings import Settings
+from expectations.table_checks import record_row_counts
+from orchestration.quality.checks import row_counted_tables
 from warehouse.db import connect
 from warehouse.publish import publish
 from warehouse.run_context import write_run_context
@@ -21,6 +23,11 @@ class RunContextConfig(dg.Config):
         default="",
         description="Last complete day of data (YYYY-MM-DD); empty means yesterday in the "
         "reporting timezone.",
+    )
+    reset_quality_baseline: bool = Field(
+        default=False,
+        description="Forget the row counts of earlier runs (a full refresh, another demo), "
+        "so fewer rows than before does not count as a collapsing table.",
     )
 
 
@@ -46,20 +53,26 @@ def run_context_asset(settings: Settings, sources: tuple[str, ...]) -> dg.Assets
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         con = connect(settings.build_db)
         try:
-            write_run_context(con, settings, as_of, context.run_id, sources)
+            reset = write_run_context(
+                con, settings, as_of, context.run_id, sources, config.reset_quality_baseline
+            )
         finally:
             con.close()
         context.log.info(f"as_of = {as_of.isoformat()}")
+        if reset:
+            context.log.info("row counts of earlier runs forgotten: a new quality baseline")
         yield dg.MaterializeResult(asset_key=RUN_CONTEXT_KEY, metadata={"as_of": as_of.isoformat()})
         yield dg.MaterializeResult(asset_key=FX_RATES_FILE_KEY)
 
     return _run_context
 
 
-def serving_asset(settings: Settings, marts: list[dg.AssetKey]) -> dg.AssetsDefinition:
+def serving_asset(
+    settings: Settings, upstream: list[dg.AssetKey], sources: tuple[str, ...]
+) -> dg.AssetsDefinition:
     @dg.asset(
         key=SERVING_KEY,
-        deps=marts,
+        deps=upstream,
         group_name="serving",
         description="serving.duckdb: the marts, replaced by an atomic rename once every "
         "blocking check has passed. Analysts and BI tools read this file.",
@@ -67,6 +80,13 @@ def serving_asset(settings: Settings, marts: list[dg.AssetKey]) -> dg.AssetsDefi
     )
     def _serving(context: AssetExecutionContext) -> dg.MaterializeResult:
         tables = publish(settings.build_db, settings.serving_db)
+        # The row counts the next run's collapse check compares against: this published run's.
+        layers = [*(f"raw:{name}" for name in sources), "crm", "marts"]
+        con = connect(settings.build_db)
+        try:
+            record_row_counts(con, context.run_id, row_counted_tables(layers))
+        finally:
+            con.close()
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(settings.serving_db)),

@@ -1,0 +1,44 @@
+"""The quality settings: defaults, the environment, and errors that say what to write."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_kpi.settings import SettingsError
+from expectations.settings import QualitySettings
+
+
+def test_defaults() -> None:
+    settings = QualitySettings.from_env()
+    assert settings == QualitySettings(
+        max_shrink=0.5, max_quarantine_share=0.01, max_source_age_hours=36.0, chunk_rows=200_000
+    )
+
+
+def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_KPI_MAX_SHRINK", "0.2")
+    monkeypatch.setenv("CRM_KPI_MAX_QUARANTINE_SHARE", "0")
+    monkeypatch.setenv("CRM_KPI_MAX_SOURCE_AGE_HOURS", "72")
+    monkeypatch.setenv("CRM_KPI_QUALITY_CHUNK_ROWS", "50000")
+    assert QualitySettings.from_env() == QualitySettings(0.2, 0.0, 72.0, 50_000)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CRM_KPI_MAX_SHRINK", "half", "CRM_KPI_MAX_SHRINK='half' must be a share between 0 and 1"),
+        ("CRM_KPI_MAX_SHRINK", "1.5", "CRM_KPI_MAX_SHRINK='1.5' must be a share between 0 and 1"),
+        ("CRM_KPI_MAX_QUARANTINE_SHARE", "-0.1", "CRM_KPI_MAX_QUARANTINE_SHARE='-0.1' must be"),
+        ("CRM_KPI_MAX_QUARANTINE_SHARE", "nan", "CRM_KPI_MAX_QUARANTINE_SHARE='nan' must be"),
+        ("CRM_KPI_MAX_SOURCE_AGE_HOURS", "0", "a positive number of hours, for example 36"),
+        ("CRM_KPI_QUALITY_CHUNK_ROWS", "10", "CRM_KPI_QUALITY_CHUNK_ROWS='10' must be a whole"),
+        ("CRM_KPI_QUALITY_CHUNK_ROWS", "1e6", "at least 1000"),
+    ],
+)
+def test_a_bad_value_names_the_variable_and_the_rule(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as raised:
+        QualitySettings.from_env()
+    assert message in str(raised.value)
