@@ -4,13 +4,19 @@ with context as (
     select * from {{ ref('stg_run__run_context') }}
 ),
 
+-- The last rate holds through as_of: a closed range on both sides lets the join below
+-- run as a range join (IEJoin), where an open end would make it quadratic in the days.
 rates as (
     select
-        date,
-        currency,
-        rate,
-        lead(date) over (partition by currency order by date) as next_date
-    from {{ ref('int_fx_rates') }}
+        fx.date,
+        fx.currency,
+        fx.rate,
+        coalesce(
+            lead(fx.date) over (partition by fx.currency order by fx.date),
+            cast({{ dbt.dateadd('day', 1, 'context.as_of') }} as date)
+        ) as next_date
+    from {{ ref('int_fx_rates') }} as fx
+    cross join context
 ),
 
 first_rate as (
@@ -28,4 +34,4 @@ select
 from rates
 inner join days
     on days.date_day >= rates.date
-    and (rates.next_date is null or days.date_day < rates.next_date)
+    and days.date_day < rates.next_date

@@ -107,7 +107,12 @@ select
     status,
     amount,
     currency,
-    cast(round(coalesce(amount, 0) * fx_rate, 2) as decimal(18, 2)) as amount_reporting,
+    -- A null amount counts 0 whatever the rate, so amount_reporting is null exactly when
+    -- a rate is missing: what assert_every_amount_has_a_rate reports.
+    case
+        when amount is null then cast(0 as decimal(18, 2))
+        else cast(round(amount * fx_rate, 2) as decimal(18, 2))
+    end as amount_reporting,
     created_at,
     closed_at,
     deal_type,

@@ -2,20 +2,37 @@
 -- over the accounts active on its first day. Null for the period holding as_of.
 -- An account churns in the period holding the end of its active run, when that run
 -- covered the period's first day and no later run covers the day after the period.
-with runs as (
+-- The period of a run's end is computed, not looked up in int_kpi_calendar: a run may
+-- end before the first deal's creation day, where the calendar starts, yet inside a
+-- period (a week, month, quarter or year starting earlier) whose first day counts it.
+with context as (
+    select * from {{ ref('stg_run__run_context') }}
+),
+
+runs as (
     select * from {{ ref('int_account_active_runs') }}
 ),
 
-run_ends_in_period as (
+run_ends as (
+    {%- for grain in ['day', 'week', 'month', 'quarter', 'year'] %}
     select
         runs.account_id,
+        runs.run_start,
         runs.run_end,
-        calendar.grain,
-        calendar.period_start
+        '{{ grain }}' as grain,
+        {{ period_start(grain, 'runs.run_end', 'context.fiscal_year_start') }} as period_start
     from runs
-    inner join {{ ref('int_kpi_calendar') }} as calendar
-        on runs.run_end = calendar.date_day
-    where calendar.period_start >= runs.run_start
+    cross join context
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+run_ends_in_period as (
+    select account_id, run_end, grain, period_start
+    from run_ends
+    where period_start >= run_start
 ),
 
 churned as (
