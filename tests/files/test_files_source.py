@@ -1,0 +1,148 @@
+"""The files source: the input contract of DESIGN.md, checked before anything loads."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from ingestion.files import files_source
+from ingestion.files.contract import ENTITIES
+from ingestion.files.reader import ContractError, ValidatedExport
+from ingestion.pipeline import run_source
+from tests.conftest import FIXTURES
+from tests.utils import run_cli
+
+GOOD = FIXTURES / "export_small"
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    folder = tmp_path / "export"
+    shutil.copytree(GOOD, folder)
+    return folder
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def problems(folder: Path) -> list[str]:
+    with pytest.raises(ContractError) as caught:
+        ValidatedExport(folder).check()
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_valid_export_loads_every_table_typed(tmp_path: Path) -> None:
+    info = run_source(files_source(path=str(GOOD)), "files", tmp_path / "b.duckdb", tmp_path / "d")
+    assert not info.has_failed_jobs
+    con = duckdb.connect(str(tmp_path / "b.duckdb"), read_only=True)
+    counts = {t: con.execute(f"SELECT count(*) FROM raw_files.{t}").fetchone()[0] for t in ENTITIES}
+    types = dict(con.execute("DESCRIBE raw_files.deals").fetchall()[i][:2] for i in range(16))
+    con.close()
+    assert counts == {
+        "deals": 15,
+        "stage_history": 29,
+        "accounts": 4,
+        "owners": 3,
+        "stages": 5,
+        "fx_rates": 3,
+    }
+    assert types["amount"] == "DECIMAL(18,2)"
+    assert types["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["contract_start"] == "DATE"  # optional columns exist even when absent
+
+
+def test_missing_column(export: Path) -> None:
+    edit(
+        export / "deals.csv",
+        "deal_id,account_id,owner_id,pipeline,stage,status,amount,",
+        "deal_id,account_id,owner_id,pipeline,stage,state,amount,",
+    )
+    [message] = problems(export)
+    assert message.startswith("deals.csv, line 1: missing column(s) status;")
+
+
+def test_unparseable_date(export: Path) -> None:
+    edit(export / "deals.csv", "2026-05-20T09:00:00Z", "20/05/2026")
+    [message] = problems(export)
+    assert message.startswith("deals.csv, line 16, column 'created_at': '20/05/2026' is not an ISO")
+
+
+def test_negative_amount(export: Path) -> None:
+    edit(export / "deals.csv", ",lost,3000,EUR,", ",lost,-3000,EUR,")
+    assert problems(export) == ["deals.csv, line 4, column 'amount': '-3000' must be at least 0"]
+
+
+def test_unknown_status(export: Path) -> None:
+    edit(export / "deals.csv", ",Closed Won,won,7500,", ",Closed Won,signed,7500,")
+    assert problems(export) == [
+        "deals.csv, line 6, column 'status': 'signed' is not one of open, won, lost"
+    ]
+
+
+def test_every_problem_of_every_file_is_listed(export: Path) -> None:
+    edit(export / "deals.csv", ",lost,3000,EUR,", ",lost,-3000,EUR,")
+    edit(export / "owners.csv", "2,Bob Chen", ",Bob Chen")
+    edit(export / "stage_history.csv", "2026-03-20T10:00:00Z", "yesterday")
+    found = problems(export)
+    assert found == [
+        "deals.csv, line 4, column 'amount': '-3000' must be at least 0",
+        "owners.csv, line 3, column 'owner_id': (empty) is empty; a value is required",
+        "stage_history.csv, line 11, column 'entered_at': 'yesterday' is not an ISO 8601 "
+        "timestamp such as 2026-03-01T14:30:00Z (UTC when no offset)",
+    ]
+
+
+def test_missing_file_duplicate_key_and_unknown_deal(export: Path) -> None:
+    (export / "owners.csv").unlink()
+    assert problems(export)[0].startswith("owners.csv: missing: the export needs owners.csv")
+    shutil.copy(GOOD / "owners.csv", export / "owners.csv")
+    with open(export / "deals.csv", "a") as f:
+        f.write("7,11,2,New Business,Proposal,open,10,EUR,2026-04-11T09:00:00Z,,,\n")
+    [message] = problems(export)
+    assert message.startswith("deals.csv, line 17, column 'deal_id': duplicate key 7 (lines 8, 17)")
+    shutil.copy(GOOD / "deals.csv", export / "deals.csv")
+    with open(export / "stage_history.csv", "a") as f:
+        f.write("99,Proposal,2026-04-11T09:00:00Z\n")
+    [message] = problems(export)
+    assert message.startswith("stage_history.csv, line 31, column 'deal_id': '99' is not a deal_id")
+
+
+def test_optional_files_absent_and_parquet_and_header_case(export: Path, tmp_path: Path) -> None:
+    (export / "stages.csv").unlink()
+    (export / "fx_rates.csv").unlink()
+    # Parquet works like CSV; header names are matched whatever their case
+    table = pacsv.read_csv(export / "accounts.csv")
+    table = table.rename_columns([c.upper() for c in table.column_names])
+    pq.write_table(table, export / "accounts.parquet")
+    (export / "accounts.csv").unlink()
+    checked = ValidatedExport(export).check()
+    try:
+        assert checked.row_counts["accounts"] == 4
+        stages = list(checked.batches("stages"))
+        assert sum(b.num_rows for b in stages) == 0
+        assert stages[0].schema.equals(ENTITIES["stages"].schema)
+    finally:
+        checked.close()
+
+
+def test_a_bad_export_stops_the_run_and_keeps_the_published_marts(export: Path) -> None:
+    env = {"SOURCES__FILES__PATH": str(export)}
+    good = run_cli("run", "--source", "files", "--as-of", "2026-07-15", env=env)
+    assert good.returncode == 0, good.stderr
+    serving = export.parent / "data" / "serving.duckdb"
+    before = hashlib.sha256(serving.read_bytes()).hexdigest()
+    edit(export / "deals.csv", ",lost,3000,EUR,", ",lost,-3000,EUR,")
+    bad = run_cli("run", "--source", "files", "--as-of", "2026-07-15", env=env)
+    assert bad.returncode == 1
+    assert "deals.csv, line 4, column 'amount': '-3000' must be at least 0" in bad.stderr
+    assert "nothing was loaded" in bad.stderr
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
