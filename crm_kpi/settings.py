@@ -72,6 +72,8 @@ class Settings:
     alert_webhook: str | None = field(default=None, repr=False)
     scorecard_url: str | None = None
     alert_grace_share: float = 0.1
+    # Salt of the e-mail hashes in the marts (a secret); unset: one generated per data dir.
+    pii_salt: str | None = field(default=None, repr=False)
 
     @property
     def build_db(self) -> Path:
@@ -174,4 +176,5 @@ class Settings:
             alert_webhook=_secret("alert_webhook"),
             scorecard_url=_raw("scorecard_url"),
             alert_grace_share=grace,
+            pii_salt=_secret("pii_salt"),
         )

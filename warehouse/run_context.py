@@ -6,6 +6,8 @@ and changing as_of does not make dbt re-parse the project.
 
 from __future__ import annotations
 
+import os
+import secrets
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -51,6 +53,20 @@ def run_context_table(
     )
 
 
+def pii_salt(settings: Settings) -> str:
+    """The salt of the e-mail hashes: CRM_KPI_PII_SALT, else one generated for this data dir
+    and kept beside the warehouse (readable by its owner only), so hashes stay stable."""
+    if settings.pii_salt:
+        return settings.pii_salt
+    path = settings.data_dir / ".pii_salt"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def write_run_context(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -73,7 +89,9 @@ def write_run_context(
         if settings.fx_rates_path
         else ENTITIES["fx_rates"].schema.empty_table()
     )
+    salt = pa.table({"pii_salt": [pii_salt(settings)]})
     con.register("run_context_rows", context)
+    con.register("pii_rows", salt)
     con.register("fx_rates_rows", fx_rates)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -84,6 +102,8 @@ def write_run_context(
         con.execute("CREATE SCHEMA IF NOT EXISTS raw_run")
         con.execute("CREATE OR REPLACE TABLE raw_run.run_context AS SELECT * FROM run_context_rows")
         con.execute("CREATE OR REPLACE TABLE raw_run.fx_rates AS SELECT * FROM fx_rates_rows")
+        # Read by dbt from the table: the salt never appears in SQL text or dbt's logs.
+        con.execute("CREATE OR REPLACE TABLE raw_run.pii AS SELECT * FROM pii_rows")
         con.execute("COMMIT")
         return reset
     except Exception:
@@ -92,6 +112,7 @@ def write_run_context(
     finally:
         con.unregister("run_context_rows")
         con.unregister("fx_rates_rows")
+        con.unregister("pii_rows")
 
 
 def _previous_sources(con: duckdb.DuckDBPyConnection) -> str | None:

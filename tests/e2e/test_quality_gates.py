@@ -59,3 +59,71 @@ def test_a_collapsing_table_blocks_the_publish(tmp_path: Path) -> None:
     )
     assert third.returncode == 0, third.stderr
     assert query(serving, "SELECT count(*) FROM marts.fct_opportunities") == [(5,)]
+
+
+def test_a_bad_row_is_quarantined_and_blocks_only_above_the_share(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "export_small", export)
+    # deal 3 "closed" a month before it was created: a row-level problem
+    text = (export / "deals.csv").read_text()
+    (export / "deals.csv").write_text(
+        text.replace(
+            "2026-02-15T10:00:00Z,2026-04-20T12:00:00Z", "2026-02-15T10:00:00Z,2026-01-20T12:00:00Z"
+        )
+    )
+    env = {"SOURCES__FILES__PATH": str(export)}
+    blocked = run_cli("run", "--source", "files", "--as-of", "2026-07-15", env=env)
+    assert blocked.returncode == 1
+    assert "1 x closed before it was created" in blocked.stderr
+    assert '"opportunity_id": "files:3"' in blocked.stderr
+    assert not (tmp_path / "data" / "serving.duckdb").exists()
+
+    allowed = run_cli(
+        "run",
+        "--source",
+        "files",
+        "--as-of",
+        "2026-07-15",
+        env={**env, "CRM_KPI_MAX_QUARANTINE_SHARE": "0.1"},
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    build = tmp_path / "data" / "build.duckdb"
+    assert query(build, "SELECT opportunity_id, reason FROM quarantine.opportunities") == [
+        ("files:3", "closed before it was created")
+    ]
+    serving = tmp_path / "data" / "serving.duckdb"
+    # never counted: 3 was the only loss of April
+    assert query(
+        serving,
+        "SELECT value FROM marts.kpi_values WHERE metric = 'lost_deals' AND grain = 'month' "
+        "AND scope_type = 'company' AND period_start = '2026-04-01'",
+    ) == [(0.0,)]
+
+
+def test_owner_emails_reach_the_marts_only_as_salted_hashes(tmp_path: Path) -> None:
+    env = {
+        "SOURCES__FILES__PATH": str(FIXTURES / "export_small"),
+        "CRM_KPI_PII_SALT": "pepper",
+    }
+    result = run_cli("run", "--source", "files", "--as-of", "2026-07-15", env=env)
+    assert result.returncode == 0, result.stderr
+    serving = tmp_path / "data" / "serving.duckdb"
+    expected = hashlib.sha256(b"pepperalice.martin@example.com").hexdigest()
+    assert query(serving, "SELECT email_hash FROM marts.dim_owners WHERE owner_id = 'files:1'") == [
+        (expected,)
+    ]
+    # no column of any marts table holds an address
+    for (table,) in query(
+        serving, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+    ):
+        columns = [c for c, t, *_ in query(serving, f"DESCRIBE marts.{table}") if t == "VARCHAR"]
+        for column in columns:
+            pattern = "'@[a-z0-9.-]+[.][a-z]+'"
+            hits = query(
+                serving,
+                f"SELECT count(*) FROM marts.{table} WHERE regexp_matches({column}, {pattern})",
+            )[0][0]
+            assert hits == 0, f"an e-mail address in marts.{table}.{column}"
+    # the salt is in no log dbt wrote
+    logs = " ".join(p.read_text(errors="ignore") for p in (tmp_path / "data").rglob("*.log"))
+    assert "pepper" not in logs
