@@ -345,7 +345,14 @@ def report(
         Path,
         typer.Option("--out", help="HTML file to write (replaced if it exists).", dir_okay=False),
     ] = Path("scorecard.html"),
-    as_of: AsOf = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Day to show the objectives as of, YYYY-MM-DD (default: the last day they "
+            "were measured).",
+        ),
+    ] = None,
     png: Annotated[
         Path | None,
         typer.Option(

@@ -17,7 +17,8 @@ _STEP_NAMES = {
     "run_context": "run context",
     "objectives": "objectives",
     "dbt_build": "dbt build (staging, intermediate, marts, tests)",
-    "quality_gate": "quality checks",
+    "check_warehouse": "quality checks (one CRM model, marts)",
+    "scorecard_report": "scorecard report",
     "serving": "publish serving.duckdb",
     "alerts": "alerts",
 }
@@ -28,6 +29,8 @@ def _step_label(step_key: str | None) -> str:
         return "run"
     if step_key.startswith("load_"):
         return f"load {step_key.removeprefix('load_')} (dlt)"
+    if step_key.startswith("check_raw_"):
+        return f"quality checks ({step_key.removeprefix('check_raw_')} raw tables)"
     return _STEP_NAMES.get(step_key, step_key)
 
 

@@ -5,7 +5,7 @@
     Great Expectations: raw suites after each load, blocking dbt
     dbt build: staging -> intermediate -> marts (dbt tests as asset checks)
     Great Expectations: one-CRM-model and marts suites, blocking the publish
-    publish --> serving.duckdb (only when every blocking check passed)
+    publish --> serving.duckdb (only when every blocking check passed), scorecard.html
     alerts --> new variance flags to the webhook; failed runs via a sensor
 
 `crm-kpi run` and `crm-kpi demo` execute the `refresh` job of these definitions in
@@ -33,6 +33,7 @@ from orchestration.lib.dbt_project import dbt_env, dbt_executable
 from orchestration.objectives.assets import objectives_asset
 from orchestration.quality.checks import checked_keys, raw_checks, warehouse_checks
 from orchestration.serving.assets import run_context_asset, serving_asset
+from orchestration.serving.report import report_asset
 from orchestration.transform.assets import marts_keys, warehouse_assets
 
 REFRESH_JOB = "refresh"
@@ -71,6 +72,7 @@ def build_definitions(
         objectives_asset(settings),
         warehouse,
         serving_asset(settings, published_after, sources),
+        report_asset(settings),
         alerts_asset(settings),
     ]
     refresh = dg.define_asset_job(

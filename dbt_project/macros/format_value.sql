@@ -9,7 +9,7 @@
 {%- endmacro %}
 
 {% macro duckdb__format_number(expression, decimals) -%}
-    format('{:,.{{ decimals }}f}', cast({{ expression }} as double))
+    format('{:,.{{ decimals }}f}', cast({{ expression }} as {{ type_double() }}))
 {%- endmacro %}
 
 {% macro format_metric_value(value_expression, metric_expression, currency_expression, count_decimals=0) -%}

@@ -44,9 +44,9 @@ select
     spine.period_start,
     spine.scope_type,
     spine.scope_value,
-    cast(coalesce(by_period.measure, 0) as double) as value,
-    cast(null as double) as numerator,
-    cast(null as double) as denominator,
+    cast(coalesce(by_period.measure, 0) as {{ type_double() }}) as value,
+    cast(null as {{ type_double() }}) as numerator,
+    cast(null as {{ type_double() }}) as denominator,
     {{ unit }} as unit,
     spine.is_complete,
     spine.as_of

@@ -12,9 +12,9 @@ select
     cast(null as date) as period_end,
     cast(null as varchar) as grain,
     cast(null as varchar) as direction,
-    cast(null as double) as target,
-    cast(null as double) as baseline,
-    cast(null as double) as at_risk,
-    cast(null as double) as off_track
+    cast(null as {{ type_double() }}) as target,
+    cast(null as {{ type_double() }}) as baseline,
+    cast(null as {{ type_double() }}) as at_risk,
+    cast(null as {{ type_double() }}) as off_track
 where 1 = 0
 {%- endmacro %}

@@ -22,9 +22,9 @@ select
     cast(period_start as date) as period_start,
     cast(scope_type as varchar) as scope_type,
     cast(scope_value as varchar) as scope_value,
-    cast(value as double) as value,
-    cast(numerator as double) as numerator,
-    cast(denominator as double) as denominator,
+    cast(value as {{ type_double() }}) as value,
+    cast(numerator as {{ type_double() }}) as numerator,
+    cast(denominator as {{ type_double() }}) as denominator,
     cast(unit as varchar) as unit,
     cast(is_complete as boolean) as is_complete,
     cast(as_of as date) as as_of

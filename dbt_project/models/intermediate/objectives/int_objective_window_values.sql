@@ -65,7 +65,7 @@ cycles as (
         windows.period_start,
         windows.as_of,
         windows.window_kind,
-        cast({{ median(dbt.datediff('deals.created_date', 'deals.closed_date', 'day')) }} as double)
+        cast({{ median(dbt.datediff('deals.created_date', 'deals.closed_date', 'day')) }} as {{ type_double() }})
             as value
     from windows
     left join {{ ref('int_opportunity_scopes') }} as scopes
@@ -89,7 +89,7 @@ pipelines as (
             case
                 when windows.metric = 'pipeline_value' then pipeline.open_value
                 else pipeline.weighted_value
-            end as double
+            end as {{ type_double() }}
         ) as value
     from windows
     left join {{ ref('fct_pipeline_daily') }} as pipeline
@@ -107,7 +107,7 @@ arpa as (
         windows.window_kind,
         case
             when activity.active_accounts > 0
-                then cast(activity.active_mrr as double) / activity.active_accounts
+                then cast(activity.active_mrr as {{ type_double() }}) / activity.active_accounts
         end as value
     from windows
     left join {{ ref('int_account_activity_daily') }} as activity

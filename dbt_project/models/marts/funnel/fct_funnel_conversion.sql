@@ -157,7 +157,7 @@ select
         as reached_next_deals,
     case
         when counted.next_stage is not null and counted.reached_deals > 0
-            then cast(counted.reached_next_deals as double) / counted.reached_deals
+            then cast(counted.reached_next_deals as {{ type_double() }}) / counted.reached_deals
     end as conversion_rate,
     context.as_of
 from counted

@@ -15,7 +15,7 @@ stays as (
     select
         opportunity_id,
         stage,
-        cast({{ dbt.datediff('entered_at', 'exited_at', 'millisecond') }} as double)
+        cast({{ dbt.datediff('entered_at', 'exited_at', 'millisecond') }} as {{ type_double() }})
             / 86400000 as stay_days
     from {{ ref('int_stage_history') }}
     where exited_at is not null
@@ -42,10 +42,10 @@ select
     by_scope.scope_type,
     by_scope.scope_value,
     cast(by_scope.stays as bigint) as stays,
-    cast(by_scope.mean_days as double) as mean_days,
-    cast(by_scope.median_days as double) as median_days,
-    cast(by_scope.p75_days as double) as p75_days,
-    cast(by_scope.p90_days as double) as p90_days,
+    cast(by_scope.mean_days as {{ type_double() }}) as mean_days,
+    cast(by_scope.median_days as {{ type_double() }}) as median_days,
+    cast(by_scope.p75_days as {{ type_double() }}) as p75_days,
+    cast(by_scope.p90_days as {{ type_double() }}) as p90_days,
     context.as_of
 from by_scope
 cross join context

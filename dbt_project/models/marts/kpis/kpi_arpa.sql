@@ -12,10 +12,10 @@ select
     spine.scope_value,
     case
         when activity.active_accounts > 0
-            then cast(activity.active_mrr as double) / activity.active_accounts
+            then cast(activity.active_mrr as {{ type_double() }}) / activity.active_accounts
     end as value,
-    cast(activity.active_mrr as double) as numerator,
-    cast(activity.active_accounts as double) as denominator,
+    cast(activity.active_mrr as {{ type_double() }}) as numerator,
+    cast(activity.active_accounts as {{ type_double() }}) as denominator,
     context.reporting_currency as unit,
     spine.is_complete,
     spine.as_of

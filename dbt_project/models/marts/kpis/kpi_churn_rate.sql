@@ -74,8 +74,8 @@ measured as (
         spine.scope_value,
         spine.is_complete,
         spine.as_of,
-        cast(coalesce(churned_by_scope.churned_accounts, 0) as double) as churned_accounts,
-        cast(activity.active_accounts as double) as active_accounts
+        cast(coalesce(churned_by_scope.churned_accounts, 0) as {{ type_double() }}) as churned_accounts,
+        cast(activity.active_accounts as {{ type_double() }}) as active_accounts
     from {{ ref('int_kpi_spine') }} as spine
     inner join {{ ref('int_account_activity_daily') }} as activity
         on spine.period_start = activity.date_day

@@ -32,9 +32,9 @@ select
     arpa.scope_value,
     case
         when churn.mean_churn_rate > 0
-            then arpa.value * cast(context.gross_margin as double) / churn.mean_churn_rate
+            then arpa.value * cast(context.gross_margin as {{ type_double() }}) / churn.mean_churn_rate
     end as value,
-    arpa.value * cast(context.gross_margin as double) as numerator,
+    arpa.value * cast(context.gross_margin as {{ type_double() }}) as numerator,
     churn.mean_churn_rate as denominator,
     arpa.unit,
     arpa.is_complete,

@@ -30,9 +30,9 @@ select
     spine.period_start,
     spine.scope_type,
     spine.scope_value,
-    cast(by_period.median_days as double) as value,
-    cast(null as double) as numerator,
-    cast(null as double) as denominator,
+    cast(by_period.median_days as {{ type_double() }}) as value,
+    cast(null as {{ type_double() }}) as numerator,
+    cast(null as {{ type_double() }}) as denominator,
     'days' as unit,
     spine.is_complete,
     spine.as_of

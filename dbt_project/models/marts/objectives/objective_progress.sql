@@ -19,13 +19,13 @@ evaluations as (
         periods.period_start,
         periods.period_end,
         dates.as_of,
-        cast({{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1 as double)
+        cast({{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1 as {{ type_double() }})
             as period_days,
         cast(
             least(
                 greatest({{ dbt.datediff('periods.period_start', 'dates.as_of', 'day') }} + 1, 0),
                 {{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1
-            ) as double
+            ) as {{ type_double() }}
         ) as elapsed_days
     from {{ ref('int_objective_periods') }} as periods
     cross join {{ ref('stg_objectives__progress_dates') }} as dates
@@ -84,7 +84,7 @@ points as (
         measured.objective_id,
         measured.period_start,
         measured.as_of,
-        cast({{ dbt.datediff('measured.period_start', 'milestones.milestone_date', 'day') }} + 1 as double)
+        cast({{ dbt.datediff('measured.period_start', 'milestones.milestone_date', 'day') }} + 1 as {{ type_double() }})
             / measured.period_days as x,
         milestones.value as y
     from measured

@@ -58,10 +58,10 @@ renamed as (
             as period_end,
         cast(null as varchar) as grain,
         'increase' as direction,
-        cast(assigned.target_amount as double precision) as target,
-        cast(null as double precision) as baseline,
-        cast(0.95 as double precision) as at_risk,
-        cast(0.8 as double precision) as off_track
+        cast(assigned.target_amount as {{ type_double() }} precision) as target,
+        cast(null as {{ type_double() }} precision) as baseline,
+        cast(0.95 as {{ type_double() }} precision) as at_risk,
+        cast(0.8 as {{ type_double() }} precision) as off_track
     from assigned
     cross join context
     where assigned.metric is not null

@@ -6,7 +6,7 @@ renamed as (
     select
         objective_id,
         cast(milestone_date as date) as milestone_date,
-        cast(value as double) as value
+        cast(value as {{ type_double() }}) as value
     from source
 )
 

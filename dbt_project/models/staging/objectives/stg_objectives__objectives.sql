@@ -14,10 +14,10 @@ renamed as (
         cast(period_end as date) as period_end,
         grain,
         direction,
-        cast(target as double) as target,
-        cast(baseline as double) as baseline,
-        cast(at_risk as double) as at_risk,
-        cast(off_track as double) as off_track
+        cast(target as {{ type_double() }}) as target,
+        cast(baseline as {{ type_double() }}) as baseline,
+        cast(at_risk as {{ type_double() }}) as at_risk,
+        cast(off_track as {{ type_double() }}) as off_track
     from source
 )
 

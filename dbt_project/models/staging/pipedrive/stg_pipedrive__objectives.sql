@@ -19,10 +19,10 @@ renamed as (
         cast(duration_end as date) as period_end,
         kpi_grain as grain,
         'increase' as direction,
-        cast(target as double precision) as target,
-        cast(null as double precision) as baseline,
-        cast(0.95 as double precision) as at_risk,
-        cast(0.8 as double precision) as off_track
+        cast(target as {{ type_double() }} precision) as target,
+        cast(null as {{ type_double() }} precision) as baseline,
+        cast(0.95 as {{ type_double() }} precision) as at_risk,
+        cast(0.8 as {{ type_double() }} precision) as off_track
     from source
     where kpi_metric is not null
 )

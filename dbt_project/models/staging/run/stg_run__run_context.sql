@@ -10,7 +10,7 @@ renamed as (
         timezone,
         cast(fiscal_year_start as integer) as fiscal_year_start,
         cast(gross_margin as decimal(6, 4)) as gross_margin,
-        cast(weak_signal_k as double) as weak_signal_k,
+        cast(weak_signal_k as {{ type_double() }}) as weak_signal_k,
         cast(started_at as timestamptz) as started_at,
         sources
     from source

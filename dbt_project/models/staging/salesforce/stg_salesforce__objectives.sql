@@ -81,11 +81,11 @@ renamed as (
             case
                 when quotas.currency = context.reporting_currency then quotas.quota_amount
                 else round(quotas.quota_amount * quota_rates.rate, 2)
-            end as double precision
+            end as {{ type_double() }} precision
         ) as target,
-        cast(null as double precision) as baseline,
-        cast(0.95 as double precision) as at_risk,
-        cast(0.8 as double precision) as off_track
+        cast(null as {{ type_double() }} precision) as baseline,
+        cast(0.95 as {{ type_double() }} precision) as at_risk,
+        cast(0.8 as {{ type_double() }} precision) as off_track
     from quotas
     cross join context
     left join quota_rates on quota_rates.id = quotas.id and quota_rates.choice = 1
