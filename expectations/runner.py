@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -420,10 +420,26 @@ def run_suites(
         )
     if layer_suites.source is not None:
         freshness = freshness_result(
-            con, layer_suites.source, layer_suites.freshness, settings=settings
+            con,
+            layer_suites.source,
+            layer_suites.freshness,
+            settings=settings,
+            now=_end_of_as_of(con),
         )
         results.append(SuiteResult(freshness.suite, freshness.table, [freshness]))
     return results
+
+
+def _end_of_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The end of this run's as_of (UTC midnight after it), no later than now: a run pinned
+    to a past day measures freshness at that day, not today."""
+    if describe(con, "raw_run.run_context") is None:
+        return None
+    row = con.execute("SELECT max(as_of) FROM raw_run.run_context").fetchone()
+    if not row or row[0] is None:
+        return None
+    end = datetime.combine(row[0] + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return min(end, datetime.now(tz=UTC))
 
 
 def row_count_tables(results: Iterable[SuiteResult]) -> list[str]:

@@ -58,3 +58,30 @@ left join by_period
     and spine.scope_type = by_period.scope_type
     and spine.scope_value = by_period.scope_value
 {%- endmacro %}
+
+{#- A KPI read off the daily pipeline snapshots (fct_pipeline_daily) at each period's
+    end: the open pipeline, plain or probability-weighted. -#}
+{% macro kpi_from_pipeline_snapshot(metric, snapshot_column) -%}
+with context as (
+    select * from {{ ref('stg_run__run_context') }}
+)
+
+select
+    '{{ metric }}' as metric,
+    spine.grain,
+    spine.period_start,
+    spine.scope_type,
+    spine.scope_value,
+    cast(coalesce(pipeline.{{ snapshot_column }}, 0) as {{ type_double() }}) as value,
+    cast(null as {{ type_double() }}) as numerator,
+    cast(null as {{ type_double() }}) as denominator,
+    context.reporting_currency as unit,
+    spine.is_complete,
+    spine.as_of
+from {{ ref('int_kpi_spine') }} as spine
+cross join context
+left join {{ ref('fct_pipeline_daily') }} as pipeline
+    on spine.snapshot_date = pipeline.date
+    and spine.scope_type = pipeline.scope_type
+    and spine.scope_value = pipeline.scope_value
+{%- endmacro %}

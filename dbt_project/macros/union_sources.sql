@@ -13,3 +13,11 @@
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The columns of the one CRM model's opportunities, as every source stages them. -#}
+{% macro opportunity_columns() -%}
+    {{ return([
+        'opportunity_id', 'source', 'account_id', 'owner_id', 'pipeline', 'stage', 'status',
+        'amount', 'currency', 'created_at', 'closed_at', 'deal_type', 'contract_start',
+        'contract_end', 'mrr', 'lost_reason', 'updated_at']) }}
+{%- endmacro %}

@@ -18,7 +18,11 @@ from orchestration.lib.translators import RawTableTranslator
 # A CRM outage that outlasts the HTTP client's own retries: try the whole load again
 # later (incremental cursors make that cheap). Other failures are not retried.
 RETRIES = 2
-RETRY_DELAY_S = float(os.environ.get("CRM_KPI_INGESTION_RETRY_DELAY_S", "30"))
+
+
+def retry_delay_s() -> float:
+    """Seconds before the first retry, doubled after each (CRM_KPI_INGESTION_RETRY_DELAY_S)."""
+    return float(os.environ.get("CRM_KPI_INGESTION_RETRY_DELAY_S") or 30)
 
 
 class LoadConfig(dg.Config):
@@ -64,7 +68,7 @@ def source_assets(
             )
         except Exception as exc:
             if is_transient(exc):
-                wait = RETRY_DELAY_S * 2**context.retry_number
+                wait = retry_delay_s() * 2**context.retry_number
                 context.log.warning(f"{source_name}: transient failure, retrying in {wait:.0f} s")
                 raise dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=wait) from exc
             raise

@@ -39,6 +39,26 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def dbt_command(
+    command: list[str], sources: tuple[str, ...], target: Path, log_path: Path
+) -> list[str]:
+    """The argv of a dbt command on this project for these sources."""
+    return [
+        dbt_executable(),
+        *command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(log_path),
+        "--vars",
+        dbt_vars(sources),
+    ]
+
+
 def _project_mtime() -> float:
     paths = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     for folder in ("models", "macros", "tests", "seeds"):
@@ -57,21 +77,7 @@ def prepare_manifest(settings: Settings, sources: tuple[str, ...]) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **dbt_env(settings)}
     result = subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-            "--vars",
-            dbt_vars(sources),
-            "--quiet",
-        ],
+        dbt_command(["parse", "--quiet"], sources, target, target / "logs"),
         env=env,
         capture_output=True,
         text=True,

@@ -15,6 +15,7 @@ from warehouse.run_context import write_run_context
 
 RUN_CONTEXT_KEY = dg.AssetKey(["raw_run", "run_context"])
 FX_RATES_FILE_KEY = dg.AssetKey(["raw_run", "fx_rates"])
+PII_KEY = dg.AssetKey(["raw_run", "pii"])
 SERVING_KEY = dg.AssetKey(["serving"])
 
 
@@ -44,6 +45,11 @@ def run_context_asset(settings: Settings, sources: tuple[str, ...]) -> dg.Assets
                 group_name="run",
                 description="Rates of the CRM_KPI_FX_RATES file, for CRMs that keep none.",
             ),
+            dg.AssetSpec(
+                PII_KEY,
+                group_name="run",
+                description="The salt of the e-mail hashes (CRM_KPI_PII_SALT), never published.",
+            ),
         ],
         name="run_context",
         pool="build_duckdb",
@@ -63,6 +69,7 @@ def run_context_asset(settings: Settings, sources: tuple[str, ...]) -> dg.Assets
             context.log.info("row counts of earlier runs forgotten: a new quality baseline")
         yield dg.MaterializeResult(asset_key=RUN_CONTEXT_KEY, metadata={"as_of": as_of.isoformat()})
         yield dg.MaterializeResult(asset_key=FX_RATES_FILE_KEY)
+        yield dg.MaterializeResult(asset_key=PII_KEY)
 
     return _run_context
 

