@@ -4,6 +4,7 @@ ingestion failures are retried, new flags are alerted once, a failed run is aler
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -106,11 +107,23 @@ def test_new_flags_are_alerted_once_then_a_failed_run_is_alerted(
     assert run(defs, date(2026, 7, 15), instance).success
     assert len(receiver.payloads) == 1
 
-    # A failing step fails the run; the run-failure sensor tells the webhook
-    monkeypatch.setenv("SOURCES__FILES__PATH", str(data_dir / "no-such-export"))
+    # A failing blocking check (a deal closed before it was created: quarantined, more
+    # than 1 % of the deals) stops the publish; the run-failure sensor tells the webhook
+    export = data_dir.parent / "export"
+    shutil.copytree(PROJECT_ROOT / "tests/fixtures/export_small", export)
+    deals = (export / "deals.csv").read_text()
+    (export / "deals.csv").write_text(
+        deals.replace(
+            "2026-02-15T10:00:00Z,2026-04-20T12:00:00Z", "2026-02-15T10:00:00Z,2026-01-20T12:00:00Z"
+        )
+    )
+    monkeypatch.setenv("SOURCES__FILES__PATH", str(export))
+    published = (data_dir / "serving.duckdb").read_bytes()
     failed = run(defs, date(2026, 7, 16), instance)
     assert not failed.success
-    assert (data_dir / "serving.duckdb").stat().st_size != 0  # the published file stays
+    assert (data_dir / "serving.duckdb").read_bytes() == published  # nothing published
+    materialized = {e.asset_key.to_user_string() for e in failed.get_asset_materialization_events()}
+    assert "serving" not in materialized and "alerts" not in materialized
     sensor = defs.resolve_sensor_def("alert_on_run_failure")
     failure_event = next(
         e for e in failed.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE
@@ -123,8 +136,10 @@ def test_new_flags_are_alerted_once_then_a_failed_run_is_alerted(
     ).for_run_failure()
     sensor(context)
     alert = receiver.payloads[-1]["text"]
-    assert alert.startswith(f"crm-kpi: the refresh run {failed.run_id[:8]} failed: load_files:")
-    assert "no-such-export" in alert and "is not a folder" in alert
+    assert alert.startswith(
+        f"crm-kpi: the refresh run {failed.run_id[:8]} failed: check_warehouse:"
+    )
+    assert "1 x closed before it was created" in alert
 
 
 def test_a_webhook_that_is_down_does_not_fail_the_run(
