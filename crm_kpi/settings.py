@@ -74,6 +74,9 @@ class Settings:
     alert_grace_share: float = 0.1
     # Salt of the e-mail hashes in the marts (a secret); unset: one generated per data dir.
     pii_salt: str | None = field(default=None, repr=False)
+    # DuckDB's memory for dbt's build; past it joins, aggregates and sorts spill to disk,
+    # so a nightly run on a million deals fits in 2 GB (docs/performance.md).
+    duckdb_memory_limit: str = "1200MB"
 
     @property
     def build_db(self) -> Path:
@@ -161,6 +164,12 @@ class Settings:
                 f"CRM_KPI_ALERT_GRACE_SHARE={grace_text!r} must be a share in [0, 1), such "
                 "as 0.1 for the first 10 % of a period."
             )
+        memory = (_raw("duckdb_memory_limit") or defaults.duckdb_memory_limit).strip()
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory, re.I):
+            raise SettingsError(
+                f"CRM_KPI_DUCKDB_MEMORY_LIMIT={memory!r} must be an amount of memory such "
+                "as 1200MB or 4GB."
+            )
         fx = _raw("fx_rates")
         sources = tuple(s.strip().lower() for s in (_raw("sources") or "").split(",") if s.strip())
         return cls(
@@ -177,4 +186,5 @@ class Settings:
             scorecard_url=_raw("scorecard_url"),
             alert_grace_share=grace,
             pii_salt=_secret("pii_salt"),
+            duckdb_memory_limit=memory,
         )

@@ -12,17 +12,19 @@ with context as (
     select * from {{ ref('stg_run__run_context') }}
 ),
 
-daily as (
-    select
-        scopes.scope_type,
-        scopes.scope_value,
-        deals.{{ date_column }} as event_date,
-        {{ measure }} as measure
+scoped as (
+    select deals.*, {{ scope_columns('scopes') }}
     from {{ deals or ref('int_opportunities') }} as deals
-    inner join {{ ref('int_opportunity_scopes') }} as scopes
+    inner join {{ ref('int_opportunity_scope_columns') }} as scopes
         on deals.opportunity_id = scopes.opportunity_id
     where {{ condition }}
-    group by scopes.scope_type, scopes.scope_value, deals.{{ date_column }}
+),
+
+daily as (
+    {{ aggregate_by_scopes(
+        'scoped as deals',
+        'deals.' ~ date_column ~ ' as event_date, ' ~ measure ~ ' as measure',
+        'deals.' ~ date_column) }}
 ),
 
 by_period as (

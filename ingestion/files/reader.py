@@ -1,7 +1,8 @@
 """Reading and checking a folder of CRM export files against the files contract.
 
-Every file is read as text into a scratch DuckDB database, every value is checked with
-set-based SQL (fast at millions of rows), and only when the whole folder is valid are
+Every file is read as text into a scratch DuckDB database (in memory, spilling to a
+temporary folder), every value is checked with set-based SQL (one scan per file for all
+its columns' checks, fast at millions of rows), and only when the whole folder is valid are
 typed Arrow batches handed out. A breach names the file, the line and the column, and
 nothing is loaded from that run.
 """
@@ -23,6 +24,9 @@ from ingestion.files.contract import ENTITIES, Column, Entity
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
 MAX_REPORTED = 20  # problems listed in one error; the rest are counted
 BATCH_ROWS = 250_000
+# The scratch database lives in memory (writing a million rows of text to a file cost
+# three times their reading); past this much it spills to the scratch folder instead.
+SCRATCH_MEMORY = "1GB"
 
 
 @dataclass(frozen=True)
@@ -116,9 +120,13 @@ class ValidatedExport:
     def __init__(self, folder: Path, workdir: Path | None = None) -> None:
         self.folder = Path(folder)
         self._tmp = Path(tempfile.mkdtemp(prefix="crm-kpi-files-", dir=workdir))
-        self._con = duckdb.connect(str(self._tmp / "check.duckdb"))
+        self._con = duckdb.connect(":memory:")
+        self._con.execute(f"SET memory_limit = '{SCRATCH_MEMORY}'")
+        self._con.execute(f"SET temp_directory = '{self._tmp / 'spill'}'")
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute("SET preserve_insertion_order = true")
+        # the bar would go to stdout, where `crm-kpi` prints its tables
+        self._con.execute("SET enable_progress_bar = false")
         # A run that fails half-way still removes the scratch database.
         self._cleanup = weakref.finalize(self, _remove, self._con, self._tmp)
         self.files: dict[str, Path] = {}
@@ -209,6 +217,54 @@ class ValidatedExport:
             return None
         return mapping
 
+    def _conditions(self, entity: Entity, mapping: dict[str, str]) -> list[tuple[Column, str, str]]:
+        """(column, SQL condition true on a bad row, what is wrong) of every check."""
+        conditions: list[tuple[Column, str, str]] = []
+        for column in entity.columns:
+            if column.name not in mapping:
+                continue
+            raw = _quote(column.name)
+            typed = _cast_sql(column, raw)
+            empty = f"NULLIF(TRIM({raw}), '') IS NULL"
+            if not column.nullable:
+                conditions.append((column, empty, "is empty; a value is required"))
+            if column.allowed is not None:
+                conditions.append(
+                    (
+                        column,
+                        f"NOT {empty} AND {typed} NOT IN "
+                        f"({', '.join(repr(a) for a in column.allowed)})",
+                        f"is not one of {', '.join(column.allowed)}",
+                    )
+                )
+            elif column.name == "currency":
+                conditions.append(
+                    (
+                        column,
+                        f"NOT {empty} AND NOT regexp_full_match({typed}, '[A-Z]{{3}}')",
+                        "is not a 3-letter ISO 4217 currency code such as EUR",
+                    )
+                )
+            elif not pa.types.is_string(column.type):
+                conditions.append(
+                    (column, f"NOT {empty} AND {typed} IS NULL", f"is not {_type_words(column)}")
+                )
+                if column.minimum is not None:
+                    op = "<=" if column.exclusive_minimum else "<"
+                    words = "greater than" if column.exclusive_minimum else "at least"
+                    conditions.append(
+                        (
+                            column,
+                            f"{typed} {op} {column.minimum}",
+                            f"must be {words} {column.minimum}",
+                        )
+                    )
+                if column.maximum is not None:
+                    conditions.append(
+                        (column, f"{typed} > {column.maximum}", f"must be at most {column.maximum}")
+                    )
+        return conditions
+
     def _check_entity(self, entity: Entity, path: Path) -> None:
         before = self._total
         mapping = self._read_text(entity, path)
@@ -217,70 +273,45 @@ class ValidatedExport:
         table = f"text_{entity.name}"
         # rowid follows file order (insertion order is preserved): line = rowid + 2.
         offset = 1 if path.name.endswith(".parquet") else 2
-        self.row_counts[entity.name] = self._con.execute(
-            f"SELECT count(*) FROM {table}"
-        ).fetchone()[0]
-        for column in entity.columns:
-            if column.name not in mapping:
+        conditions = self._conditions(entity, mapping)
+        # One scan counts the rows and the breaches of every check: at millions of rows a
+        # scan per check costs more than reading the file.
+        counts = self._con.execute(
+            "SELECT count(*)"
+            + "".join(f", count_if({condition})" for _, condition, _ in conditions)
+            + f" FROM {table}"
+        ).fetchone()
+        self.row_counts[entity.name] = counts[0]
+        for (column, condition, words), count in zip(conditions, counts[1:], strict=True):
+            if not count:
                 continue
             raw = _quote(column.name)
-            typed = _cast_sql(column, raw)
-            empty = f"NULLIF(TRIM({raw}), '') IS NULL"
-            checks: list[tuple[str, str]] = []
-            if not column.nullable:
-                checks.append((empty, "is empty; a value is required"))
-            if column.allowed is not None:
-                checks.append(
-                    (
-                        f"NOT {empty} AND {typed} NOT IN "
-                        f"({', '.join(repr(a) for a in column.allowed)})",
-                        f"is not one of {', '.join(column.allowed)}",
-                    )
-                )
-            elif column.name == "currency":
-                checks.append(
-                    (
-                        f"NOT {empty} AND NOT regexp_full_match({typed}, '[A-Z]{{3}}')",
-                        "is not a 3-letter ISO 4217 currency code such as EUR",
-                    )
-                )
-            elif not pa.types.is_string(column.type):
-                checks.append((f"NOT {empty} AND {typed} IS NULL", f"is not {_type_words(column)}"))
-                if column.minimum is not None:
-                    op = "<=" if column.exclusive_minimum else "<"
-                    words = "greater than" if column.exclusive_minimum else "at least"
-                    checks.append(
-                        (f"{typed} {op} {column.minimum}", f"must be {words} {column.minimum}")
-                    )
-                if column.maximum is not None:
-                    checks.append(
-                        (f"{typed} > {column.maximum}", f"must be at most {column.maximum}")
-                    )
-            for condition, words in checks:
-                count = self._con.execute(
-                    f"SELECT count(*) FROM {table} WHERE {condition}"
-                ).fetchone()[0]
-                if not count:
-                    continue
-                rows = self._con.execute(
-                    f"SELECT rowid, {raw} FROM {table} WHERE {condition} ORDER BY rowid LIMIT 3"
-                ).fetchall()
-                for rowid, value in rows:
-                    shown = "(empty)" if value is None or str(value).strip() == "" else repr(value)
-                    problem = Problem(path.name, rowid + offset, column.name, f"{shown} {words}")
-                    self._report(problem)
-                if count > len(rows):
-                    self._total += count - len(rows)
+            rows = self._con.execute(
+                f"SELECT rowid, {raw} FROM {table} WHERE {condition} ORDER BY rowid LIMIT 3"
+            ).fetchall()
+            for rowid, value in rows:
+                shown = "(empty)" if value is None or str(value).strip() == "" else repr(value)
+                self._report(Problem(path.name, rowid + offset, column.name, f"{shown} {words}"))
+            if count > len(rows):
+                self._total += count - len(rows)
         if self._total > before:
             return
         self._check_primary_key(entity, path, offset)
 
     def _check_primary_key(self, entity: Entity, path: Path, offset: int) -> None:
-        keys = ", ".join(_cast_sql(entity.column(k), _quote(k)) for k in entity.primary_key)
+        typed_keys = ", ".join(_cast_sql(entity.column(k), _quote(k)) for k in entity.primary_key)
+        # Grouping on a 64-bit hash of the typed key needs a fraction of the memory of
+        # grouping on the key itself; a collision only sends us to the exact search below.
+        duplicated = self._con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM text_{entity.name} "
+            f"GROUP BY hash({typed_keys}) HAVING count(*) > 1)"
+        ).fetchone()[0]
+        if not duplicated:
+            return
         dupes = self._con.execute(
             f"""
             SELECT k, list(rowid ORDER BY rowid) FROM (
-                SELECT ({keys})::VARCHAR AS k, rowid FROM text_{entity.name}
+                SELECT ({typed_keys})::VARCHAR AS k, rowid FROM text_{entity.name}
             ) GROUP BY k HAVING count(*) > 1 ORDER BY min(rowid) LIMIT 3
             """
         ).fetchall()

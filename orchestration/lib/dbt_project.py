@@ -28,6 +28,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     """Variables the dbt profile reads; set in this process so dbt subprocesses see them."""
     return {
         "CRM_KPI_BUILD_DB": str(settings.build_db),
+        "CRM_KPI_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }

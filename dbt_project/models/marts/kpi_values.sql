@@ -29,4 +29,3 @@ select
     cast(is_complete as boolean) as is_complete,
     cast(as_of as date) as as_of
 from unioned
-order by metric, grain, scope_type, scope_value, period_start

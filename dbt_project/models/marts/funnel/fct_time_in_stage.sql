@@ -21,20 +21,22 @@ stays as (
     where exited_at is not null
 ),
 
-by_scope as (
-    select
-        stays.stage,
-        scopes.scope_type,
-        scopes.scope_value,
-        count(*) as stays,
-        avg(stays.stay_days) as mean_days,
-        {{ median('stays.stay_days') }} as median_days,
-        {{ percentile('stays.stay_days', 0.75) }} as p75_days,
-        {{ percentile('stays.stay_days', 0.9) }} as p90_days
+scoped_stays as (
+    select stays.stage, stays.stay_days, {{ scope_columns('scopes') }}
     from stays
-    inner join {{ ref('int_opportunity_scopes') }} as scopes
+    inner join {{ ref('int_opportunity_scope_columns') }} as scopes
         on stays.opportunity_id = scopes.opportunity_id
-    group by stays.stage, scopes.scope_type, scopes.scope_value
+),
+
+-- One scope type at a time, all percentiles at once: a percentile holds every value of
+-- its group in memory, so three of them over the six scope types together would hold
+-- eighteen copies of every stay.
+by_scope as (
+    {{ aggregate_by_scopes(
+        'scoped_stays',
+        'stage, count(*) as stays, avg(stay_days) as mean_days, '
+        ~ percentiles('stay_days', [0.5, 0.75, 0.9]) ~ ' as quantiles',
+        'stage') }}
 )
 
 select
@@ -43,9 +45,9 @@ select
     by_scope.scope_value,
     cast(by_scope.stays as bigint) as stays,
     cast(by_scope.mean_days as {{ type_double() }}) as mean_days,
-    cast(by_scope.median_days as {{ type_double() }}) as median_days,
-    cast(by_scope.p75_days as {{ type_double() }}) as p75_days,
-    cast(by_scope.p90_days as {{ type_double() }}) as p90_days,
+    cast(by_scope.quantiles[1] as {{ type_double() }}) as median_days,
+    cast(by_scope.quantiles[2] as {{ type_double() }}) as p75_days,
+    cast(by_scope.quantiles[3] as {{ type_double() }}) as p90_days,
     context.as_of
 from by_scope
 cross join context

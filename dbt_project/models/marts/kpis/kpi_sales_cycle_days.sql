@@ -9,19 +9,20 @@ with won as (
     where status = 'won'
 ),
 
-by_period as (
-    select
-        scopes.scope_type,
-        scopes.scope_value,
-        calendar.grain,
-        calendar.period_start,
-        {{ median('won.cycle_days') }} as median_days
+scoped as (
+    select won.cycle_days, calendar.grain, calendar.period_start, {{ scope_columns('scopes') }}
     from won
-    inner join {{ ref('int_opportunity_scopes') }} as scopes
+    inner join {{ ref('int_opportunity_scope_columns') }} as scopes
         on won.opportunity_id = scopes.opportunity_id
     inner join {{ ref('int_kpi_calendar') }} as calendar
         on won.closed_date = calendar.date_day
-    group by scopes.scope_type, scopes.scope_value, calendar.grain, calendar.period_start
+),
+
+by_period as (
+    {{ aggregate_by_scopes(
+        'scoped',
+        'grain, period_start, ' ~ median('cycle_days') ~ ' as median_days',
+        'grain, period_start') }}
 )
 
 select

@@ -29,18 +29,24 @@ events as (
     where valid_to is not null
 ),
 
-daily_changes as (
+scoped_events as (
     select
-        scopes.scope_type,
-        scopes.scope_value,
         events.event_date,
-        sum(events.open_deals) as open_deals,
-        sum(events.open_value) as open_value,
-        sum(events.weighted_value) as weighted_value
+        events.open_deals,
+        events.open_value,
+        events.weighted_value,
+        {{ scope_columns('scopes') }}
     from events
-    inner join {{ ref('int_opportunity_scopes') }} as scopes
+    inner join {{ ref('int_opportunity_scope_columns') }} as scopes
         on events.opportunity_id = scopes.opportunity_id
-    group by scopes.scope_type, scopes.scope_value, events.event_date
+),
+
+daily_changes as (
+    {{ aggregate_by_scopes(
+        'scoped_events',
+        'event_date, sum(open_deals) as open_deals, sum(open_value) as open_value, '
+        ~ 'sum(weighted_value) as weighted_value',
+        'event_date') }}
 ),
 
 days as (

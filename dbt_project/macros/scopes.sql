@@ -1,0 +1,54 @@
+{#- The scope types of kpi_values; deal KPIs use all six, account KPIs the first three
+    of company, segment, region. -#}
+{% macro deal_scope_types() -%}
+    {{ return(['company', 'owner', 'team', 'segment', 'region', 'pipeline']) }}
+{%- endmacro %}
+
+{#- The scope columns of int_opportunity_scope_columns, as scope_<type>, for a relation
+    that then feeds aggregate_by_scopes. -#}
+{% macro scope_columns(alias) -%}
+    {%- for scope in deal_scope_types()[1:] %}
+    {{ alias }}.{{ scope }} as scope_{{ scope }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- One aggregate per scope type over `relation` (rows carrying scope_<type> columns),
+    unioned into (scope_type, scope_value, <columns>) rows (a null scope value, which
+    int_opportunity_scope_columns never holds, is counted under no scope value). Each aggregate groups on one
+    scope column, so its hash table stays small, where joining every row to its six long
+    scope rows first would aggregate six times the rows in one large table. -#}
+{% macro aggregate_by_scopes(relation, columns, group_by) -%}
+    {%- for scope in deal_scope_types() %}
+    select
+        '{{ scope }}' as scope_type,
+        {{ "'all'" if scope == 'company' else 'scope_' ~ scope }} as scope_value,
+        {{ columns }}
+    from {{ relation }}
+    {%- if scope != 'company' %}
+    where scope_{{ scope }} is not null
+    {%- endif %}
+    group by {{ '' if scope == 'company' else 'scope_' ~ scope ~ ', ' }}{{ group_by }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Several percentiles of one expression computed in one pass over the values (one
+    sort, one copy of them in memory), as a list: [p1, p2, ...]. -#}
+{% macro percentiles(expression, fractions) -%}
+    {{ return(adapter.dispatch('percentiles')(expression, fractions)) }}
+{%- endmacro %}
+
+{% macro default__percentiles(expression, fractions) -%}
+    array[
+    {%- for f in fractions -%}
+        percentile_cont({{ f }}) within group (order by {{ expression }})
+        {{- ', ' if not loop.last }}
+    {%- endfor -%}
+    ]
+{%- endmacro %}
+
+{% macro duckdb__percentiles(expression, fractions) -%}
+    quantile_cont({{ expression }}, [{{ fractions | join(', ') }}])
+{%- endmacro %}

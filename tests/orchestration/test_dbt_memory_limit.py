@@ -1,0 +1,25 @@
+"""DuckDB's memory in dbt build: a setting, checked, handed to the dbt profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_kpi.settings import Settings, SettingsError
+from orchestration.lib.dbt_project import dbt_env
+
+
+def test_the_default_limit_reaches_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRM_KPI_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert dbt_env(Settings.from_env())["CRM_KPI_DUCKDB_MEMORY_LIMIT"] == "1200MB"
+
+
+def test_a_limit_from_the_environment_reaches_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_KPI_DUCKDB_MEMORY_LIMIT", "4GB")
+    assert dbt_env(Settings.from_env())["CRM_KPI_DUCKDB_MEMORY_LIMIT"] == "4GB"
+
+
+@pytest.mark.parametrize("value", ["lots", "4", "-1GB", "4 PB"])
+def test_a_bad_limit_names_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CRM_KPI_DUCKDB_MEMORY_LIMIT", value)
+    with pytest.raises(SettingsError, match="CRM_KPI_DUCKDB_MEMORY_LIMIT=.* such as 1200MB"):
+        Settings.from_env()
