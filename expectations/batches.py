@@ -44,14 +44,20 @@ class TableInfo:
         kind = self.columns[column].upper()
         return kind.startswith(TEXT_TYPES) or any(m in kind for m in NESTED_MARKERS)
 
-    def select_expression(self, column: str) -> str:
-        """How a column is fetched: decimals as doubles, nested values as their text."""
+    def value_expression(self, column: str) -> str:
+        """A column's values as the batches hold them: decimals as doubles, nested values
+        as their text (the SQL pre-screen compares these very values)."""
         kind = self.columns[column].upper()
         if kind.startswith("DECIMAL"):
-            return f"CAST({quote(column)} AS DOUBLE) AS {quote(column)}"
+            return f"CAST({quote(column)} AS DOUBLE)"
         if self.is_text(column) and not kind.startswith("VARCHAR"):
-            return f"CAST({quote(column)} AS VARCHAR) AS {quote(column)}"
+            return f"CAST({quote(column)} AS VARCHAR)"
         return quote(column)
+
+    def select_expression(self, column: str) -> str:
+        """How a column is fetched: its value_expression under its own name."""
+        expression = self.value_expression(column)
+        return expression if expression == quote(column) else f"{expression} AS {quote(column)}"
 
 
 @contextmanager

@@ -8,10 +8,21 @@
 
 Layers: "raw:<source>" (after that source's load), "crm" (the intermediate tables and
 the quarantine, after dbt), "marts" (before the publish). The suites are the YAML files
-of expectations/suites/. Each table is read from DuckDB in pandas batches of at most
-`settings.chunk_rows` rows and validated by Great Expectations; the verdicts of the
-batches add up to the table's (unexpected rows summed, samples from the first failing
-batches), so memory stays bounded whatever the table's size.
+of expectations/suites/.
+
+Each table's expectations are evaluated in two steps:
+1. the SQL pre-screen (expectations/sql_checks.py): the common ones (not null, in set,
+   between, unique, compound unique) as one DuckDB aggregate over the table. Those that
+   pass there are reported as GX would report them (its element_count, no unexpected
+   row); SQL is at least as strict as GX, so it never passes what GX would fail.
+2. Great Expectations, for the rest: those that failed in SQL (GX then gives the
+   verdict, the counts and the sample rows), and those SQL cannot decide (regex, column
+   pairs, `mostly` below 1, unusual types). The table is read from DuckDB in pandas
+   batches of at most `settings.chunk_rows` rows; the verdicts of the batches add up to
+   the table's (unexpected rows summed, samples from the first failing batches), so
+   memory stays bounded whatever the table's size. A table whose expectations all
+   passed in SQL is not read at all.
+`settings.sql_pushdown` off (CRM_KPI_QUALITY_SQL_PUSHDOWN=0) skips step 1.
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ from expectations.results import (
 )
 from expectations.samples import sample_rows
 from expectations.settings import QualitySettings
+from expectations.sql_checks import prescreen
 from expectations.suites import (
     ExpectationSpec,
     RunContextValue,
@@ -190,6 +202,24 @@ def _batch_expectation(
     return "expect_column_values_to_not_be_in_set", arguments
 
 
+def _passed_in_sql(
+    suite: str, table: str, spec: ExpectationSpec, element_count: int
+) -> ExpectationResult:
+    """What GX reports for an expectation that passes: no unexpected row, no sample."""
+    return ExpectationResult(
+        suite=suite,
+        table=table,
+        expectation=spec.expect,
+        column=spec.column_label,
+        blocking=spec.blocking,
+        success=True,
+        element_count=element_count,
+        unexpected_count=0,
+        samples=[],
+        description=spec.description,
+    )
+
+
 def _not_evaluated(suite: str, table: str, spec: ExpectationSpec, why: str) -> ExpectationResult:
     return ExpectationResult(
         suite=suite,
@@ -241,11 +271,11 @@ class _TableRun:
         specs: Sequence[tuple[int, ExpectationSpec]],
         tallies: dict[int, _Tally],
     ) -> None:
-        from expectations.gx_engine import build
+        from expectations.gx_engine import BatchOutcome, build
 
         with utc_cursor(self.con) as cursor:
             for frame in frames:
-                built = []
+                built = {}
                 for index, spec in specs:
                     try:
                         expect, arguments = _batch_expectation(spec, frame, cursor, self.context)
@@ -255,11 +285,15 @@ class _TableRun:
                         # fails alone; the others still run.
                         tallies[index].error = tallies[index].error or str(exc)
                         continue
-                    built.append(build(expect, arguments, where, index))
-                outcomes = self.validator.validate(frame, built) if built else {}
+                    built[index] = build(expect, arguments, where, index)
+                outcomes = self.validator.validate(frame, list(built.values())) if built else {}
                 for index, spec in specs:
-                    if index in outcomes:
-                        tallies[index].add(outcomes[index], frame, self.sample_columns(spec))
+                    if index in built:
+                        # An expectation GX gave no verdict on has not passed.
+                        outcome = outcomes.get(index) or BatchOutcome(
+                            success=False, error="Great Expectations gave no result for it"
+                        )
+                        tallies[index].add(outcome, frame, self.sample_columns(spec))
 
     def run(self, specs: Sequence[ExpectationSpec]) -> list[ExpectationResult]:
         results: dict[int, ExpectationResult] = {}
@@ -276,14 +310,24 @@ class _TableRun:
                 )
             else:
                 runnable.append((index, spec))
+        if self.settings.sql_pushdown:
+            passed = prescreen(
+                self.con, self.info, runnable, lambda value: _resolve(value, self.context)
+            )
+            for index, element_count in passed.items():
+                results[index] = _passed_in_sql(
+                    self.suite, self.info.name, specs[index], element_count
+                )
+            runnable = [(i, s) for i, s in runnable if i not in passed]
         tallies = {index: _Tally() for index, _ in runnable}
         chunk = self.settings.chunk_rows
-        if self.info.rows <= chunk:
+        # With nothing left for GX (all passed in SQL), the table is not read into pandas.
+        if runnable and self.info.rows <= chunk:
             # One batch holds the table: every expectation, uniqueness too, in one pass.
             pieces = list(stream(self.con, self.info, self.columns_for(runnable), chunk))
             frames = [pd.concat(pieces, ignore_index=True)] if len(pieces) > 1 else pieces
             self.validate(frames, runnable, tallies)
-        else:
+        elif runnable:
             self.run_in_batches(runnable, tallies)
         for index, spec in runnable:
             tally = tallies[index]

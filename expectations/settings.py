@@ -28,6 +28,21 @@ def _number(
     return value
 
 
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
+
+
+def _switch(name: str, default: bool) -> bool:
+    text = _raw(name)
+    if text is None:
+        return default
+    if text.strip().lower() not in _ON + _OFF:
+        raise SettingsError(
+            f"CRM_KPI_{name.upper()}={text!r} must be 1 or 0 (also true/false, yes/no, on/off)."
+        )
+    return text.strip().lower() in _ON
+
+
 @dataclass(frozen=True)
 class QualitySettings:
     # A table whose row count falls by more than this share since the last successful
@@ -39,6 +54,10 @@ class QualitySettings:
     max_source_age_hours: float = 36.0
     # Rows per pandas batch handed to Great Expectations: bounds memory on big tables.
     chunk_rows: int = 200_000
+    # Decide the common expectations in DuckDB first (expectations/sql_checks.py) and run
+    # Great Expectations only on those that fail there or that SQL cannot decide.
+    # CRM_KPI_QUALITY_SQL_PUSHDOWN=0 runs every expectation through GX, as a cross-check.
+    sql_pushdown: bool = True
 
     @classmethod
     def from_env(cls) -> QualitySettings:
@@ -75,4 +94,5 @@ class QualitySettings:
                 strict=True,
             ),
             chunk_rows=int(chunk_text) if chunk_text is not None else defaults.chunk_rows,
+            sql_pushdown=_switch("quality_sql_pushdown", defaults.sql_pushdown),
         )

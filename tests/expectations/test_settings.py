@@ -42,3 +42,19 @@ def test_a_bad_value_names_the_variable_and_the_rule(
     with pytest.raises(SettingsError) as raised:
         QualitySettings.from_env()
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", False), ("false", False), ("1", True)])
+def test_the_sql_pushdown_can_be_turned_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    assert QualitySettings().sql_pushdown is True
+    monkeypatch.setenv("CRM_KPI_QUALITY_SQL_PUSHDOWN", value)
+    assert QualitySettings.from_env().sql_pushdown is expected
+
+
+def test_a_bad_sql_pushdown_value_says_what_to_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_KPI_QUALITY_SQL_PUSHDOWN", "maybe")
+    with pytest.raises(SettingsError) as raised:
+        QualitySettings.from_env()
+    assert "CRM_KPI_QUALITY_SQL_PUSHDOWN='maybe' must be 1 or 0" in str(raised.value)
