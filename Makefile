@@ -20,9 +20,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/crm-kpi demo
 
+# Two workers, one test file each (module fixtures build a warehouse once per file):
+# the suite is mostly waiting on dbt and DuckDB subprocesses, which two cores share well.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
