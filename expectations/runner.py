@@ -12,12 +12,14 @@ of expectations/suites/.
 
 Each table's expectations are evaluated in two steps:
 1. the SQL pre-screen (expectations/sql_checks.py): the common ones (not null, in set,
-   between, unique, compound unique) as one DuckDB aggregate over the table. Those that
-   pass there are reported as GX would report them (its element_count, no unexpected
-   row); SQL is at least as strict as GX, so it never passes what GX would fail.
+   between, unique, compound unique, not match regex) as one DuckDB aggregate over the
+   table. Those that pass there are reported as GX would report them (its
+   element_count, no unexpected row); SQL is at least as strict as GX, so it never
+   passes what GX would fail.
 2. Great Expectations, for the rest: those that failed in SQL (GX then gives the
-   verdict, the counts and the sample rows), and those SQL cannot decide (regex, column
-   pairs, `mostly` below 1, unusual types). The table is read from DuckDB in pandas
+   verdict, the counts and the sample rows), and those SQL cannot decide (a regex to
+   match, a value holding all of a regex's required characters, column pairs, `mostly`
+   below 1, unusual types). The table is read from DuckDB in pandas
    batches of at most `settings.chunk_rows` rows; the verdicts of the batches add up to
    the table's (unexpected rows summed, samples from the first failing batches), so
    memory stays bounded whatever the table's size. A table whose expectations all

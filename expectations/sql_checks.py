@@ -21,18 +21,27 @@ Pushed down (without `mostly` below 1; `where` on text, integer or boolean colum
 - expect_column_values_to_be_between: integer, decimal and double columns, numeric
   bounds (either may be None), strict_min / strict_max;
 - expect_column_values_to_be_unique and expect_compound_columns_to_be_unique (with
-  `ignore_row_if`): text, integer, boolean, date and timestamp columns.
+  `ignore_row_if`): text, integer, boolean, date and timestamp columns;
+- expect_column_values_to_not_match_regex on VARCHAR columns and those the batches
+  hold cast to VARCHAR (enums, JSON, structs, maps, lists but those of VARCHAR), by a
+  necessary-literal test rather than a translation of the regex (DuckDB's RE2 is not
+  Python's `re`): the characters every match must contain (`required_literals`, from
+  Python's own parser) are looked for with `contains`. No row holding them all means no
+  row can match: a pass. Any row holding them all is left to GX, which may still pass it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from re import _constants, _parser  # Python's own regex parser (3.11+)
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from expectations.batches import TableInfo, qualified, quote, utc_cursor
 from expectations.suites import ExpectationSpec, QueryValues
@@ -45,6 +54,7 @@ NOT_IN_SET = "expect_column_values_to_not_be_in_set"
 BETWEEN = "expect_column_values_to_be_between"
 UNIQUE = "expect_column_values_to_be_unique"
 COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
+NOT_MATCH_REGEX = "expect_column_values_to_not_match_regex"
 
 # The GX arguments each pushed-down type may have: any other (a GX option this module
 # does not know) changes what GX checks, so the expectation is left to GX.
@@ -55,6 +65,7 @@ _ARGUMENTS: Mapping[str, frozenset[str]] = {
     BETWEEN: frozenset({"column", "min_value", "max_value", "strict_min", "strict_max", "mostly"}),
     UNIQUE: frozenset({"column", "mostly"}),
     COMPOUND_UNIQUE: frozenset({"column_list", "ignore_row_if", "mostly"}),
+    NOT_MATCH_REGEX: frozenset({"column", "regex", "mostly"}),
 }
 # Column kinds, by DuckDB type. Unsigned and 128-bit integers, FLOAT (float32 in pandas,
 # compared in float32 there), times, intervals, UUIDs and blobs are "other": their pandas
@@ -149,6 +160,50 @@ def _literals(kind: str, values: Any) -> list[Any] | None:
     return None
 
 
+# The flags of a str pattern that sets none (re.UNICODE): any other (IGNORECASE, ASCII,
+# DOTALL, VERBOSE, ..., given inline as `(?i)`) leaves the regex to GX.
+_DEFAULT_FLAGS = re.compile("").flags
+
+
+def required_literals(pattern: Any) -> frozenset[str]:
+    """Characters every match of `pattern` contains, as Python's `re` parses it.
+
+    Only the bare top-level items of the pattern count, those it parses as LITERAL: each
+    is matched by exactly that character, once, whatever the rest of the pattern does. A
+    quantified literal is a repeat, an alternation a BRANCH (or a class), a group a
+    SUBPATTERN (its scoped flags such as `(?i:...)` stay inside it): none of them counts.
+    Empty (nothing known) for anything else: a pattern that is not a str, does not
+    compile, has flags beyond the defaults, or has no such literal.
+    """
+    if not isinstance(pattern, str):
+        return frozenset()
+    try:
+        parsed = _parser.parse(pattern)
+        compiled = re.compile(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return frozenset()
+    if parsed.state.flags != _DEFAULT_FLAGS or compiled.flags != _DEFAULT_FLAGS:
+        return frozenset()
+    return frozenset(
+        chr(argument) for opcode, argument in parsed.data if opcode == _constants.LITERAL
+    )
+
+
+def _pandas_searches(pattern: str) -> bool:
+    """Whether pandas can search text with `pattern`, as GX does (`str.contains`).
+
+    pandas hands most patterns to pyarrow's RE2, which rejects some that Python's `re`
+    takes (`a++`, `(?>...)`): GX would then fail the expectation, so SQL must not pass it.
+    Which engine runs depends on the data too (non-ASCII text, newlines): both are tried.
+    """
+    for sample in (["a"], ["é\n"]):
+        try:
+            pd.Series(sample, dtype="str").astype(str).str.contains(pattern)
+        except Exception:  # noqa: BLE001 - whatever pandas raises, GX would fail on it
+            return False
+    return True
+
+
 class _Planner:
     """Turns the expectations of one table into _Checks; None for what GX must decide."""
 
@@ -181,6 +236,7 @@ class _Planner:
             BETWEEN: self.between,
             UNIQUE: self.unique,
             COMPOUND_UNIQUE: self.compound_unique,
+            NOT_MATCH_REGEX: self.not_match_regex,
         }[spec.expect]
         passes = build(check, spec.expect, arguments)
         if passes is None:
@@ -304,6 +360,32 @@ class _Planner:
             f"= count(DISTINCT hash({', '.join(values)})) FILTER (WHERE {kept})"
         )
         return " AND ".join([distinct, *self.exact_integers(columns, kept)])
+
+    def not_match_regex(
+        self, check: _Check, expect: str, arguments: Mapping[str, Any]
+    ) -> str | None:
+        """GX (pandas): `~column.astype(str).str.contains(regex)` on the non-null values,
+        a search anywhere in the value. A match holds every required literal, so a row
+        holding them all is the only one that can be unexpected.
+
+        Only for columns the batches hold as DuckDB's text: VARCHAR, and the types
+        value_expression casts to VARCHAR (ENUM, JSON, structs, maps, lists). Not for
+        VARCHAR lists (`VARCHAR[]` is fetched as is: pandas' str() of an array is not
+        DuckDB's text, and `contains` on a list looks for an element) nor other types.
+        """
+        column, regex = arguments["column"], arguments.get("regex")
+        value = self.info.value_expression(column)
+        as_text = self.info.columns[column].upper() == "VARCHAR" or (
+            column_kind(self.info, column) == "text"
+            and value == f"CAST({quote(column)} AS VARCHAR)"
+        )
+        if not as_text:
+            return None
+        literals = required_literals(regex)
+        if not literals or not _pandas_searches(regex):
+            return None
+        holds = " AND ".join(f"contains({value}, {check.param(c)})" for c in sorted(literals))
+        return check.no_row(f"{value} IS NOT NULL AND {holds}")
 
     def exact_integers(self, columns: Sequence[str], rows: str) -> list[str]:
         """Conditions that the integer columns' values stay exact as doubles."""

@@ -51,14 +51,18 @@ SELECT
     CASE WHEN i % 13 = 0 THEN NULL ELSE i END::INTEGER AS k2,
     DATE '2026-01-01' + (i % 100)::INTEGER AS day,
     TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_minutes(i) AS ts,
-    ['count', 'EUR'][1 + i % 2] AS unit
+    ['count', 'EUR'][1 + i % 2] AS unit,
+    CASE WHEN i % 5 = 0 THEN NULL ELSE 'call o' || (i % 10) || ' re deal ' || i END AS note,
+    -- An '@' and a '.', but no e-mail address: SQL cannot rule it out, GX passes it.
+    CASE WHEN i % 23 = 0 THEN NULL ELSE 'ext @ ' || i || '.5' END AS contact
 FROM range({ROWS}) AS r(i);
 CREATE TABLE t.dirty AS SELECT * FROM t.clean;
 INSERT INTO t.dirty
 SELECT * REPLACE (
     -- i = 5 again: its id, (day, ts) and seq; every value of it outside its contract.
     'zz' AS code, 500 AS n, -1 AS amount, 'nan'::DOUBLE AS x, 'won' AS status,
-    NULL AS closed, 'unknown' AS owner, NULL AS k1, 22 AS k2, 'USD' AS unit)
+    NULL AS closed, 'unknown' AS owner, NULL AS k1, 22 AS k2, 'USD' AS unit,
+    'mail jane.doe@example.com' AS note)
 FROM t.clean WHERE seq = 5;
 INSERT INTO t.dirty
 SELECT * REPLACE (
@@ -184,7 +188,32 @@ suites:
         column_list: [day, ts]
         where: {status: open}
         description: (day, ts) unique among open
+      - expect: expect_column_values_to_not_match_regex
+        column: note
+        regex: 'EMAIL'
+        description: no e-mail in note
+      - expect: expect_column_values_to_not_match_regex
+        column: contact
+        regex: 'EMAIL'
+        description: no e-mail in contact (an @ and a dot, left to GX)
+      - expect: expect_column_values_to_not_match_regex
+        column: note
+        regex: 'EMAIL'
+        where: {status: lost}
+        description: no e-mail in note when lost
+      - expect: expect_column_values_to_not_match_regex
+        column: owner
+        regex: "nan"
+        description: no nan in owner (a null is no text to GX)
       # Left to GX: a regex, mostly, a query of another type, a broken query.
+      - expect: expect_column_values_to_not_match_regex
+        column: note
+        regex: (?i)MAIL
+        description: no mail in note, any case
+      - expect: expect_column_values_to_not_match_regex
+        column: n
+        regex: "@"
+        description: no @ in n (not text)
       - expect: expect_column_values_to_match_regex
         column: code
         regex: "^[a-c]$"
@@ -202,7 +231,22 @@ suites:
         value_set: {query: "select code from ref.nowhere"}
         description: code in a broken query
 """
-LEFT_TO_GX = {"code regex", "owner mostly", "code in an integer query", "code in a broken query"}
+LEFT_TO_GX = {
+    "code regex",
+    "no mail in note, any case",
+    "no @ in n (not text)",
+    "owner mostly",
+    "code in an integer query",
+    "code in a broken query",
+}
+# The pattern of marts.yml's no_email_addresses suite.
+EMAIL = next(
+    t.arguments["regex"]
+    for s in suites_module.load_layer("marts").suites
+    for t in s.for_each_text_column
+    if t.expect == "expect_column_values_to_not_match_regex"
+)
+SUITE = SUITE.replace("EMAIL", EMAIL)
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +329,10 @@ def test_the_pre_screen_gives_the_verdicts_of_gx(
     }
     assert {d for d, r in clean.items() if not r.success} == fails_when_clean
     still_passing = {
+        "no e-mail in contact (an @ and a dot, left to GX)",
+        "no e-mail in note when lost",
+        "no nan in owner (a null is no text to GX)",
+        "no @ in n (not text)",
         "seq unique among won",
         "x between 0 and 1 (NaN is missing to GX)",
         "id where flag (boolean where)",
@@ -297,6 +345,8 @@ def test_the_pre_screen_gives_the_verdicts_of_gx(
     # Failing expectations carry GX's sample rows.
     assert all(r.samples for d, r in dirty.items() if not r.success and d not in LEFT_TO_GX)
     assert dirty["code in set"].samples == [{"code": "zz"}]
+    assert dirty["no e-mail in note"].samples == [{"note": "mail j***@example.com"}]  # masked
+    assert dirty["no mail in note, any case"].unexpected_count == 1
     assert dirty["(k1, k2) unique"].unexpected_count == 4
     assert all(
         r.element_count == 0 and r.success
@@ -327,11 +377,14 @@ def test_what_passes_in_sql_is_decided_there_and_the_rest_left_to_gx(
     descriptions = {s.description for s in suite.expectations}
     # In SQL: every pushed-down expectation that passes, and nothing that fails.
     assert clean == descriptions - LEFT_TO_GX - {
+        "no e-mail in contact (an @ and a dot, left to GX)",
         "n unique",
         "seq from 0.5 (float bound, integer column)",
         "(k1, k2) unique, null keys included",
     }
     assert dirty == {
+        "no e-mail in note when lost",
+        "no nan in owner (a null is no text to GX)",
         "seq unique among won",
         "id where flag (boolean where)",
         "owner where no row",
@@ -468,6 +521,25 @@ def test_a_collation_turns_the_pre_screen_off(build: Path, suite_dir: Path) -> N
         ("VARCHAR", {"expect": "expect_column_values_to_not_be_null", "where": {"w": []}}),
         ("VARCHAR", {"expect": "expect_column_values_to_not_be_null", "where": {"w": 1}}),
         ("VARCHAR", {"expect": "expect_column_values_to_match_regex", "regex": "^a$"}),
+        # not_match_regex: no character every match must hold, another type than text,
+        # or a pattern pandas' RE2 rejects (GX fails it, whatever the values).
+        ("VARCHAR", {"expect": "expect_column_values_to_not_match_regex", "regex": "a|@"}),
+        ("VARCHAR", {"expect": "expect_column_values_to_not_match_regex", "regex": "(?i)@"}),
+        ("VARCHAR", {"expect": "expect_column_values_to_not_match_regex", "regex": "@+"}),
+        ("VARCHAR", {"expect": "expect_column_values_to_not_match_regex", "regex": "a++@"}),
+        ("VARCHAR", {"expect": "expect_column_values_to_not_match_regex", "regex": "(?>a)@"}),
+        ("VARCHAR", {"expect": "expect_column_values_to_not_match_regex", "regex": "(@"}),
+        ("VARCHAR", {"expect": "expect_column_values_to_not_match_regex", "regex": 1}),
+        ("BIGINT", {"expect": "expect_column_values_to_not_match_regex", "regex": "1"}),
+        ("DATE", {"expect": "expect_column_values_to_not_match_regex", "regex": "-"}),
+        # A list is fetched as is: pandas' str() of an array, and `contains` on a list
+        # looks for an element.
+        ("VARCHAR[]", {"expect": "expect_column_values_to_not_match_regex", "regex": "@"}),
+        ("VARCHAR[2]", {"expect": "expect_column_values_to_not_match_regex", "regex": "@"}),
+        (
+            "VARCHAR",
+            {"expect": "expect_column_values_to_not_match_regex", "regex": "@", "mostly": 0.5},
+        ),
         ("VARCHAR", {"expect": "expect_column_value_lengths_to_equal", "value": 1}),
     ],
 )
@@ -517,3 +589,80 @@ suites:
     assert counts[0] == counts[1] == (False, ROWS + 3, owner_nulls)
     assert counts[2] == counts[3] == (False, ROWS + 3, 1)
     assert suite.results[1].samples == suite.results[0].samples != []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        # marts.yml's e-mail pattern: the '@' and the last '.' (the other dots are in a
+        # class or a repeated group).
+        (EMAIL, {"@", "."}),
+        ("nan", {"n", "a"}),
+        (r"a\.b@", {"a", ".", "b", "@"}),
+        (r"\x40[@]", {"@"}),  # an escape and a one-character class are that character
+        ("x+@", {"@"}),  # a quantified literal is a repeat
+        ("x{2}y*z?@", {"@"}),
+        ("a*?", set()),
+        ("(@)x", {"x"}),  # a group contributes nothing
+        ("(?i:a)b", {"b"}),  # scoped flags stay in their group
+        ("(?=@)x", {"x"}),  # nor does a lookaround
+        ("ab|ac", {"a"}),  # the prefix both branches share
+        ("a@|b@", set()),  # an alternation contributes nothing
+        ("@|x", set()),
+        ("[@.]", set()),
+        ("^$", set()),
+        ("", set()),
+        ("(?i)@", set()),  # flags beyond the defaults
+        ("(?a)@", set()),
+        ("(?s)@.", set()),
+        ("(?x) @", set()),
+        ("(@", set()),  # does not compile
+        (None, set()),
+        (b"@", set()),
+    ],
+)
+def test_required_literals(pattern: Any, literals: set[str]) -> None:
+    assert sql_checks.required_literals(pattern) == literals
+
+
+def test_clean_text_columns_are_scanned_for_e_mails_in_sql_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, validated: list[tuple[int, int]]
+) -> None:
+    """The marts suites on clean marts, text columns of every kind SQL decides among
+    them: nothing is read into pandas, the e-mail scan of every text column included."""
+    path = make_build(
+        tmp_path / "build.duckdb",
+        """
+        CREATE TYPE mood AS ENUM ('calm', 'busy');
+        CREATE TABLE marts.notes AS
+        SELECT 'n' || i AS note_id,
+               CASE WHEN i % 4 = 0 THEN NULL ELSE 'met at conf. ' || i END AS body,
+               'calm'::mood AS mood,
+               {'who': 'o' || i, 'where': 'hq.', 'tags': ['a.b', 'c']} AS meta,
+               MAP {'k.' || i: 'v'} AS extra,
+               i AS n
+        FROM range(5000) AS r(i)
+        """,
+    )
+    gx_only = run(path, "marts", QualitySettings(sql_pushdown=False))
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a table was read into pandas")
+
+    monkeypatch.setattr(runner, "stream", refuse)
+    monkeypatch.setattr(runner, "partitions", refuse)
+    validated.clear()
+    for chunk_rows in (10**6, 1000):
+        pushed = run(path, "marts", QualitySettings(chunk_rows=chunk_rows))
+        assert flat(pushed) == flat(gx_only)
+    assert validated == []
+    scans = {
+        (r.table, r.column): r
+        for s in pushed
+        for r in s.results
+        if r.expectation == "expect_column_values_to_not_match_regex"
+    }
+    notes = {c for t, c in scans if t == "marts.notes"}
+    assert notes == {"note_id", "body", "mood", "meta", "extra"}
+    assert all(r.success for r in scans.values())
+    assert scans["marts.notes", "body"].element_count == 5000
