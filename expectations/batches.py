@@ -45,8 +45,9 @@ class TableInfo:
         return kind.startswith(TEXT_TYPES) or any(m in kind for m in NESTED_MARKERS)
 
     def value_expression(self, column: str) -> str:
-        """A column's values as the batches hold them: decimals as doubles, nested values
-        as their text (the SQL pre-screen compares these very values)."""
+        """A column's values as the batches hold them: decimals as doubles, text-like
+        values (enums, JSON, structs, maps, lists of other types) as their text, a
+        VARCHAR list as a list (the SQL pre-screen compares these very values)."""
         kind = self.columns[column].upper()
         if kind.startswith("DECIMAL"):
             return f"CAST({quote(column)} AS DOUBLE)"
