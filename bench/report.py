@@ -96,20 +96,12 @@ def _shown(value: Any) -> str:
 def table(results: dict[str, Any]) -> str:
     """One table: every figure, then every ratio, with its goal and whether it is met."""
     goals = results["goals"]
+    shown = [
+        *((k, v) for k, v in results["figures"].items() if k in LABELS or k in goals),
+        *results["ratios"].items(),
+    ]
     rows = [("figure / ratio", "value", "goal", "met", "what")]
-    for key, value in results["figures"].items():
-        if key in LABELS or key in goals:
-            goal = goals.get(key)
-            rows.append(
-                (
-                    key,
-                    _shown(value),
-                    goal["goal"] if goal else "",
-                    {True: "yes", False: "NO", None: "?"}[goal["met"]] if goal else "",
-                    LABELS.get(key, ""),
-                )
-            )
-    for key, value in results["ratios"].items():
+    for key, value in shown:
         goal = goals.get(key)
         rows.append(
             (
@@ -117,7 +109,7 @@ def table(results: dict[str, Any]) -> str:
                 _shown(value),
                 goal["goal"] if goal else "",
                 {True: "yes", False: "NO", None: "?"}[goal["met"]] if goal else "",
-                "",
+                LABELS.get(key, ""),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

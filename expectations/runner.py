@@ -204,37 +204,34 @@ def _batch_expectation(
     return "expect_column_values_to_not_be_in_set", arguments
 
 
-def _passed_in_sql(
-    suite: str, table: str, spec: ExpectationSpec, element_count: int
+def _result(
+    suite: str,
+    table: str,
+    spec: ExpectationSpec,
+    *,
+    success: bool,
+    element_count: int = 0,
+    unexpected_count: int = 0,
+    samples: list[dict[str, Any]] | None = None,
+    error: str | None = None,
 ) -> ExpectationResult:
-    """What GX reports for an expectation that passes: no unexpected row, no sample."""
+    """The verdict on `spec`; `error` says why it could not be evaluated."""
     return ExpectationResult(
         suite=suite,
         table=table,
         expectation=spec.expect,
         column=spec.column_label,
         blocking=spec.blocking,
-        success=True,
+        success=success,
         element_count=element_count,
-        unexpected_count=0,
-        samples=[],
-        description=spec.description,
+        unexpected_count=unexpected_count,
+        samples=samples or [],
+        description=spec.description + (f": could not be evaluated: {error}" if error else ""),
     )
 
 
 def _not_evaluated(suite: str, table: str, spec: ExpectationSpec, why: str) -> ExpectationResult:
-    return ExpectationResult(
-        suite=suite,
-        table=table,
-        expectation=spec.expect,
-        column=spec.column_label,
-        blocking=spec.blocking,
-        success=False,
-        element_count=0,
-        unexpected_count=0,
-        samples=[],
-        description=f"{spec.description}: could not be evaluated: {why}",
-    )
+    return _result(suite, table, spec, success=False, error=why)
 
 
 class _TableRun:
@@ -317,8 +314,13 @@ class _TableRun:
                 self.con, self.info, runnable, lambda value: _resolve(value, self.context)
             )
             for index, element_count in passed.items():
-                results[index] = _passed_in_sql(
-                    self.suite, self.info.name, specs[index], element_count
+                # As GX reports a pass: its element_count, no unexpected row, no sample.
+                results[index] = _result(
+                    self.suite,
+                    self.info.name,
+                    specs[index],
+                    success=True,
+                    element_count=element_count,
                 )
             runnable = [(i, s) for i, s in runnable if i not in passed]
         tallies = {index: _Tally() for index, _ in runnable}
@@ -333,18 +335,15 @@ class _TableRun:
             self.run_in_batches(runnable, tallies)
         for index, spec in runnable:
             tally = tallies[index]
-            results[index] = ExpectationResult(
-                suite=self.suite,
-                table=self.info.name,
-                expectation=spec.expect,
-                column=spec.column_label,
-                blocking=spec.blocking,
+            results[index] = _result(
+                self.suite,
+                self.info.name,
+                spec,
                 success=tally.success(float(spec.arguments.get("mostly", 1))),
                 element_count=tally.element_count,
                 unexpected_count=tally.unexpected_count,
                 samples=tally.samples,
-                description=spec.description
-                + (f": could not be evaluated: {tally.error}" if tally.error else ""),
+                error=tally.error,
             )
         return [results[i] for i in sorted(results)]
 

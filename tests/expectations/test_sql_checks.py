@@ -292,6 +292,16 @@ def _name(description: str) -> str:
     return description.partition(": could not be evaluated")[0]
 
 
+def _refuse_pandas_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, reading a table into pandas fails the test."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a table was read into pandas")
+
+    monkeypatch.setattr(runner, "stream", refuse)
+    monkeypatch.setattr(runner, "partitions", refuse)
+
+
 @pytest.fixture
 def validated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
     """(rows of the batch, expectations) of every batch GX validates."""
@@ -398,12 +408,7 @@ def test_a_table_that_passes_in_sql_is_never_read_into_pandas(
 ) -> None:
     path = make_build(tmp_path / "build.duckdb")
     gx_only = run(path, "raw:files", QualitySettings(max_source_age_hours=1e9, sql_pushdown=False))
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("a table was read into pandas")
-
-    monkeypatch.setattr(runner, "stream", refuse)
-    monkeypatch.setattr(runner, "partitions", refuse)
+    _refuse_pandas_reads(monkeypatch)
     validated.clear()
     for chunk_rows in (10**6, 1000):
         pushed = run(
@@ -645,12 +650,7 @@ def test_clean_text_columns_are_scanned_for_e_mails_in_sql_alone(
         """,
     )
     gx_only = run(path, "marts", QualitySettings(sql_pushdown=False))
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("a table was read into pandas")
-
-    monkeypatch.setattr(runner, "stream", refuse)
-    monkeypatch.setattr(runner, "partitions", refuse)
+    _refuse_pandas_reads(monkeypatch)
     validated.clear()
     for chunk_rows in (10**6, 1000):
         pushed = run(path, "marts", QualitySettings(chunk_rows=chunk_rows))
