@@ -14,9 +14,10 @@
 
 {#- One aggregate per scope type over `relation` (rows carrying scope_<type> columns),
     unioned into (scope_type, scope_value, <columns>) rows (a null scope value, which
-    int_opportunity_scope_columns never holds, is counted under no scope value). Each aggregate groups on one
-    scope column, so its hash table stays small, where joining every row to its six long
-    scope rows first would aggregate six times the rows in one large table. -#}
+    int_opportunity_scope_columns never holds, is counted under no scope value). Each
+    aggregate groups on one scope column, so its hash table stays small, where joining
+    every row to its six long scope rows first would aggregate six times the rows in one
+    large table. -#}
 {% macro aggregate_by_scopes(relation, columns, group_by) -%}
     {%- for scope in deal_scope_types() %}
     select
@@ -32,23 +33,4 @@
     union all
     {%- endif %}
     {%- endfor %}
-{%- endmacro %}
-
-{#- Several percentiles of one expression computed in one pass over the values (one
-    sort, one copy of them in memory), as a list: [p1, p2, ...]. -#}
-{% macro percentiles(expression, fractions) -%}
-    {{ return(adapter.dispatch('percentiles')(expression, fractions)) }}
-{%- endmacro %}
-
-{% macro default__percentiles(expression, fractions) -%}
-    array[
-    {%- for f in fractions -%}
-        percentile_cont({{ f }}) within group (order by {{ expression }})
-        {{- ', ' if not loop.last }}
-    {%- endfor -%}
-    ]
-{%- endmacro %}
-
-{% macro duckdb__percentiles(expression, fractions) -%}
-    quantile_cont({{ expression }}, [{{ fractions | join(', ') }}])
 {%- endmacro %}
