@@ -17,9 +17,9 @@
     int_opportunity_scope_columns never holds, is counted under no scope value). Each
     aggregate groups on one scope column, so its hash table stays small, where joining
     every row to its six long scope rows first would aggregate six times the rows in one
-    large table. -#}
-{% macro aggregate_by_scopes(relation, columns, group_by) -%}
-    {%- for scope in deal_scope_types() %}
+    large table. `scopes` picks some of the scope types (all six by default). -#}
+{% macro aggregate_by_scopes(relation, columns, group_by, scopes=none) -%}
+    {%- for scope in (scopes if scopes is not none else deal_scope_types()) %}
     select
         '{{ scope }}' as scope_type,
         {{ "'all'" if scope == 'company' else 'scope_' ~ scope }} as scope_value,
