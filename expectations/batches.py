@@ -44,6 +44,12 @@ class TableInfo:
         kind = self.columns[column].upper()
         return kind.startswith(TEXT_TYPES) or any(m in kind for m in NESTED_MARKERS)
 
+    def holds_text(self, column: str) -> bool:
+        """Whether the batches hold the column's values as strings: VARCHAR, and the
+        types value_expression casts to VARCHAR; a VARCHAR list stays a list."""
+        kind = self.columns[column].upper()
+        return self.is_text(column) and not (kind.startswith("VARCHAR") and kind.endswith("]"))
+
     def value_expression(self, column: str) -> str:
         """A column's values as the batches hold them: decimals as doubles, text-like
         values (enums, JSON, structs, maps, lists of other types) as their text, a

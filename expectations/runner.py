@@ -194,7 +194,7 @@ def _batch_expectation(
     cursor.register("batch_values", pa.table({"v": pa.array(present)}))
     try:
         rows = cursor.execute(
-            f"SELECT v FROM batch_values {operator} SELECT * FROM ({query.sql}) AS query_values(v)"
+            f"SELECT v FROM batch_values {operator} {query.values_sql}"
         ).fetchall()
     except duckdb.Error as exc:
         raise _CannotEvaluate(f"its value_set query ({spec.origin}) failed: {exc}") from None

@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from re import _constants, _parser  # Python's own regex parser (3.11+)
@@ -97,7 +98,7 @@ _IGNORE_ROW_IF = {
 def column_kind(info: TableInfo, column: str) -> str:
     """'text', 'integer', 'decimal', 'double', 'float', 'boolean', 'temporal' or 'other'."""
     kind = info.columns[column].upper()
-    if info.is_text(column):
+    if info.holds_text(column):
         return "text"
     if kind in _INTEGERS:
         return "integer"
@@ -178,9 +179,13 @@ def required_literals(pattern: Any) -> frozenset[str]:
     if not isinstance(pattern, str):
         return frozenset()
     try:
-        parsed = _parser.parse(pattern)
-        compiled = re.compile(pattern)
-    except (re.error, RecursionError, OverflowError, ValueError):
+        # Python warns where it reads a pattern otherwise than other engines would
+        # ("possible nested set": `[[:alpha:]]` is a class of letters to pandas' RE2).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            parsed = _parser.parse(pattern)
+            compiled = re.compile(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError, Warning):
         return frozenset()
     if parsed.state.flags != _DEFAULT_FLAGS or compiled.flags != _DEFAULT_FLAGS:
         return frozenset()
@@ -209,6 +214,15 @@ class _Planner:
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, info: TableInfo) -> None:
         self.cursor, self.info = cursor, info
+
+    def value(self, column: str) -> str:
+        """The column's values as the batches hold them; text compared byte by byte, as
+        pandas compares it, whatever collation (NOCASE, ...) the column was declared with
+        (information_schema does not show it)."""
+        expression = self.info.value_expression(column)
+        if column_kind(self.info, column) == "text":
+            return f'({expression} COLLATE "binary")'
+        return expression
 
     def check(
         self, index: int, spec: ExpectationSpec, resolve: Callable[[Any], Any]
@@ -254,12 +268,12 @@ class _Planner:
             if literals is None:
                 return None
             listed = ", ".join(check.param(v) for v in literals)
-            parts.append(f"coalesce({self.info.value_expression(column)} IN ({listed}), false)")
+            parts.append(f"coalesce({self.value(column)} IN ({listed}), false)")
         return " AND ".join(parts) or "TRUE"
 
     def not_null(self, check: _Check, expect: str, arguments: Mapping[str, Any]) -> str | None:
         column = arguments["column"]
-        value = self.info.value_expression(column)
+        value = self.value(column)
         missing = f"{value} IS NULL"
         if column_kind(self.info, column) in ("double", "float"):
             missing += f" OR isnan({value})"  # pandas: NaN is null
@@ -268,7 +282,7 @@ class _Planner:
     def in_set(self, check: _Check, expect: str, arguments: Mapping[str, Any]) -> str | None:
         column, value_set = arguments["column"], arguments.get("value_set")
         kind = column_kind(self.info, column)
-        value = self.info.value_expression(column)
+        value = self.value(column)
         if isinstance(value_set, QueryValues):
             members = self.query_members(value_set) if kind == "text" else None
         else:
@@ -288,7 +302,7 @@ class _Planner:
         Another type would be cast to compare with the column, which the runner's
         comparison (pandas text against the query) may cast otherwise.
         """
-        sql = f"SELECT * FROM ({query.sql}) AS query_values(v)"
+        sql = query.values_sql
         try:
             described = self.cursor.execute(f"DESCRIBE {sql}").fetchall()
         except duckdb.Error:
@@ -309,7 +323,7 @@ class _Planner:
             return None
         if low is not None and high is not None and low > high:
             return None  # GX raises an error: its verdict, not ours
-        value = self.info.value_expression(column)  # decimals are doubles already
+        value = self.value(column)  # decimals are doubles already
         # pandas compares doubles: decimals, doubles, and integers of a batch with a
         # null; the integers of a batch without one exactly. An integer passes both ways.
         views = [(value, kind != "integer")]
@@ -331,7 +345,7 @@ class _Planner:
         column = arguments["column"]
         if column_kind(self.info, column) not in _KEY_KINDS:
             return None
-        value = self.info.value_expression(column)
+        value = self.value(column)
         rows = check.rows
         distinct = (
             f"count({value}) FILTER (WHERE {rows}) = count(DISTINCT {value}) FILTER (WHERE {rows})"
@@ -349,7 +363,7 @@ class _Planner:
             return None
         if not all(column_kind(self.info, c) in _KEY_KINDS for c in columns):
             return None
-        values = [self.info.value_expression(c) for c in columns]
+        values = [self.value(c) for c in columns]
         kept = check.rows
         joiner = _IGNORE_ROW_IF[ignore]
         if joiner is not None:
@@ -374,13 +388,9 @@ class _Planner:
         DuckDB's text, and `contains` on a list looks for an element) nor other types.
         """
         column, regex = arguments["column"], arguments.get("regex")
-        value = self.info.value_expression(column)
-        as_text = self.info.columns[column].upper() == "VARCHAR" or (
-            column_kind(self.info, column) == "text"
-            and value == f"CAST({quote(column)} AS VARCHAR)"
-        )
-        if not as_text:
+        if column_kind(self.info, column) != "text":
             return None
+        value = self.value(column)
         literals = required_literals(regex)
         if not literals or not _pandas_searches(regex):
             return None

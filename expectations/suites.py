@@ -50,6 +50,11 @@ class QueryValues:
 
     sql: str
 
+    @property
+    def values_sql(self) -> str:
+        """The query with its one column named `v`, to compare with or select from."""
+        return f"SELECT * FROM ({self.sql}) AS query_values(v)"
+
 
 @dataclass(frozen=True)
 class RunContextValue:

@@ -562,6 +562,67 @@ def test_what_sql_cannot_decide_safely_is_left_to_gx(
         con.close()
 
 
+@pytest.mark.parametrize(
+    ("columns", "rows", "entry"),
+    [
+        # A column's own collation (information_schema does not show it): GX compares
+        # bytes, 'ABC' is not 'abc'.
+        (
+            "c VARCHAR COLLATE NOCASE",
+            "('ABC')",
+            {"expect": "expect_column_values_to_be_in_set", "column": "c", "value_set": ["abc"]},
+        ),
+        # A VARCHAR list is a list in the batches: GX cannot hash it, and a text value
+        # that DuckDB would cast to a list is no member of it.
+        (
+            "c VARCHAR[], d INTEGER",
+            "(['a'], 1), (['b'], 2)",
+            {"expect": "expect_compound_columns_to_be_unique", "column_list": ["c", "d"]},
+        ),
+        (
+            "c VARCHAR[]",
+            "(['a', 'b'])",
+            {"expect": "expect_column_values_to_be_in_set", "column": "c", "value_set": ["[a, b]"]},
+        ),
+        # POSIX classes: a set of letters to pandas' RE2, a set and a `]` to Python's re.
+        (
+            "c VARCHAR",
+            "('abc')",
+            {
+                "expect": "expect_column_values_to_not_match_regex",
+                "column": "c",
+                "regex": "[[:alpha:]]",
+            },
+        ),
+    ],
+    ids=["collated in set", "list key", "list in set", "posix class"],
+)
+def test_sql_never_passes_what_gx_fails(columns: str, rows: str, entry: dict[str, Any]) -> None:
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE SCHEMA t; CREATE TABLE t.v ({columns}); INSERT INTO t.v VALUES {rows}")
+        info = describe(con, "t.v")
+        spec = suites_module._expectation(entry, "test", None)
+        assert sql_checks.prescreen(con, info, [(0, spec)], lambda value: value) == {}
+    finally:
+        con.close()
+
+
+def test_a_where_on_a_collated_column_counts_the_rows_gx_counts() -> None:
+    """GX's `where` compares bytes: 'ABC' is not 'abc', so it looks at one row, not two."""
+    con = duckdb.connect()
+    try:
+        con.execute(
+            "CREATE SCHEMA t; CREATE TABLE t.v (c VARCHAR, w VARCHAR COLLATE NOCASE);"
+            "INSERT INTO t.v VALUES ('x', 'ABC'), ('y', 'abc')"
+        )
+        entry = {"expect": "expect_column_values_to_not_be_null", "column": "c"}
+        spec = suites_module._expectation({**entry, "where": {"w": "abc"}}, "test", None)
+        assert sql_checks.prescreen(con, describe(con, "t.v"), [(0, spec)], lambda v: v) == {0: 1}
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("pushdown", [False, True], ids=["gx only", "pre-screen"])
 def test_expectations_alike_each_get_their_verdict(
     build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pushdown: bool
