@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.errors import BenchError
 from bench.memory import TreeMemorySampler, wait_sampled
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +26,8 @@ ISOLATED_PREFIXES = ("CRM_KPI_", "SOURCES__", "DESTINATION__", "DAGSTER_HOME", "
 STEP_LINE = re.compile(r"^\s+ok (?P<step>.+) \((?P<seconds>[0-9.]+) s\)$", re.MULTILINE)
 
 
-class BenchError(RuntimeError):
-    """A measured run failed: the message holds the command and the end of its output."""
-
-
 @dataclass
 class CliRun:
-    args: list[str]
     seconds: float
     peak_rss_mb: float
     # the largest processes at the peak: {"python3[123]": MiB, "dbt[456]": MiB}
@@ -38,7 +35,6 @@ class CliRun:
     steps: dict[str, float] = field(default_factory=dict)  # step label -> seconds
     # (seconds into the run, MiB per process above 50 MiB), about once a second
     memory_timeline: list[tuple[float, dict[str, float]]] = field(default_factory=list)
-    stderr_tail: str = ""
 
     def step(self, prefix: str) -> float | None:
         """Seconds of the first step whose label starts with `prefix` ("dbt build")."""
@@ -74,7 +70,15 @@ def run_cli(
             start_new_session=True,  # its own process group: a timeout kills dbt too
         )
         sampler = TreeMemorySampler(process.pid).start()
-        wait_sampled(process, sampler, timeout)
+        try:
+            wait_sampled(process, sampler, timeout)
+        except TimeoutError as exc:
+            raise BenchError(f"`crm-kpi {' '.join(args)}`: {exc}; see {log}") from exc
+        except BaseException:
+            # Ctrl-C reaches only this process (the run has its own session): stop dbt too
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
         seconds = time.perf_counter() - started
     text = log.read_text(errors="replace")
     if process.returncode != 0:
@@ -85,11 +89,9 @@ def run_cli(
     steps = {m["step"]: float(m["seconds"]) for m in STEP_LINE.finditer(text)}
     biggest = sorted(sampler.peak_by_process.items(), key=lambda kv: -kv[1])[:4]
     return CliRun(
-        args=args,
         seconds=seconds,
         peak_rss_mb=sampler.peak_mb,
         peak_by_process_mb={name: round(b / 2**20, 1) for name, b in biggest},
         steps=steps,
         memory_timeline=sampler.timeline,
-        stderr_tail=text[-2000:],
     )

@@ -26,14 +26,17 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from bench.cli_run import ROOT, CliRun, clean_env, run_cli
+from bench.dbt_artifacts import execution_seconds, prepare_dbt
+from bench.errors import BenchError
+from expectations.batches import tables_in_schema
 from ingestion.demo.generator import DemoConfig, DemoCRM
 from tests.fakes.hubspot import FakeHubSpot, _history_entries, serve_crm
+from warehouse.db import connect
 
 CHANGED_SHARE = 0.01
 
@@ -55,7 +58,7 @@ class ConnectorResult:
     def load_s(self) -> float:
         seconds = self.full.step("load hubspot")
         if seconds is None:
-            raise RuntimeError("the HubSpot run printed no `load hubspot` step time")
+            raise BenchError("the HubSpot run printed no `load hubspot` step time")
         return seconds
 
 
@@ -115,7 +118,7 @@ def change_deals(portal: FakeHubSpot, share: float, day: date, seed: int) -> int
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(candidates, size=min(wanted, len(candidates)), replace=False))
     if not len(rows):
-        raise RuntimeError("the fake portal has no open deal to change")
+        raise BenchError("the fake portal has no open deal to change")
     with portal._state:
         noon = datetime.combine(day, dtime(12), tzinfo=UTC)
         portal.now_ms = max(portal.now_ms, int(noon.timestamp() * 1000))
@@ -171,42 +174,35 @@ def _warm_up(portal: FakeHubSpot) -> None:
 
 
 def fetch_and_parse(portal: FakeHubSpot, env: dict[str, str]) -> dict[str, float]:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.fetch_parse", portal.url, portal.token],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.fetch_parse", portal.url, portal.token],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=3600,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError("bench.fetch_parse took more than an hour") from exc
     if result.returncode != 0:
-        raise RuntimeError(f"bench.fetch_parse failed:\n{result.stderr[-3000:]}")
+        raise BenchError(f"bench.fetch_parse failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def raw_rows(build_db: Path) -> int:
     """Rows of the raw_hubspot tables (dlt's own tables left out)."""
-    con = duckdb.connect(str(build_db), read_only=True)
+    con = connect(build_db, read_only=True)
     try:
-        tables = con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_hubspot' "
-            "AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\'"
-        ).fetchall()
+        tables = tables_in_schema(con, "raw_hubspot")
         return sum(
-            con.execute(f'SELECT count(*) FROM raw_hubspot."{t}"').fetchone()[0] for (t,) in tables
+            con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in tables
+            if not t.startswith("raw_hubspot._dlt")
         )
     finally:
         con.close()
-
-
-def model_seconds(run_results: Path) -> dict[str, float]:
-    results = json.loads(run_results.read_text())["results"]
-    return {
-        r["unique_id"].split(".")[-1]: r["execution_time"]
-        for r in results
-        if r["unique_id"].startswith("model.")
-    }
 
 
 def run_connector(
@@ -239,6 +235,7 @@ def run_connector(
             f"({fetched['requests']:,} requests)"
         )
         logs = workdir / "hubspot" / "logs"
+        target = prepare_dbt(data_dir, ("hubspot",))
         full = run_cli(
             ["run", "--source", "hubspot", "--as-of", as_of.isoformat()],
             env,
@@ -271,7 +268,9 @@ def run_connector(
             )
             if run.seconds > long_run_s:
                 break
-        target = data_dir / "dbt_target" / "hubspot" / "run_results.json"
-        if target.is_file():
-            result.incremental_model_seconds = model_seconds(target)
+        result.incremental_model_seconds = {
+            key.split(".")[-1]: seconds
+            for key, seconds in execution_seconds(target).items()
+            if key.startswith("model.")
+        }
     return result

@@ -20,7 +20,6 @@ Steps 1 and 3 are `raw_limit_s`; steps 3 and 4 are what `dbt build` executes on 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
@@ -29,13 +28,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from bench.dbt_artifacts import model_parents, read_manifest
+from bench.errors import BenchError
 from ingestion.files.contract import ENTITIES
 from ingestion.files.reader import find_file
+from warehouse.db import connect
 
 SETTINGS_SCHEMAS = ("raw_run", "raw_objectives")
 
 
-class DirectSqlError(RuntimeError):
+class DirectSqlError(BenchError):
     """The compiled SQL could not be replayed; the message names the node."""
 
 
@@ -95,16 +97,11 @@ def _compiled_sql(node: dict, target: Path) -> str:
 
 def load_graph(target: Path) -> tuple[list[Node], list[Node]]:
     """The models in dependency order and the data tests, from a dbt target folder."""
-    manifest_path = target / "manifest.json"
-    if not manifest_path.is_file():
-        raise DirectSqlError(f"no manifest.json in {target}: run the pipeline first")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(target)
     nodes = manifest["nodes"]
-    models = {k: n for k, n in nodes.items() if n["resource_type"] == "model"}
-    graph = {k: [d for d in n["depends_on"]["nodes"] if d in models] for k, n in models.items()}
     ordered = []
-    for key in TopologicalSorter(graph).static_order():
-        n = models[key]
+    for key in TopologicalSorter(model_parents(manifest)).static_order():
+        n = nodes[key]
         materialized = n["config"]["materialized"]
         if materialized == "ephemeral":
             continue  # inlined as a CTE in the SQL of the models using it
@@ -180,9 +177,8 @@ def run_direct(
     for stale in (db, workdir / "build.duckdb.wal"):
         stale.unlink(missing_ok=True)
     result = DirectResult()
-    con = duckdb.connect(str(db))
+    con = connect(db)
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
         copy_settings(con, run_build_db)
 

@@ -12,6 +12,7 @@ over-estimate: a safe side for a memory budget.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ def wait_sampled(process, sampler: TreeMemorySampler, timeout: float | None) -> 
     try:
         while process.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
-                os.killpg(process.pid, 9)
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 raise TimeoutError(f"{process.args!r} took more than {timeout:.0f} s")
             time.sleep(0.05)

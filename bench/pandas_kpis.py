@@ -15,15 +15,16 @@ times a script that computes the same numbers, not a simpler problem.
 
 from __future__ import annotations
 
-import math
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
+
+from bench.errors import BenchError
+from warehouse.db import connect
 
 NONE = "(none)"
 NEVER = np.int64(10**9)  # the day number of "not closed": after every real day
@@ -33,7 +34,7 @@ RAW_TABLES = ("deals", "stage_history", "accounts", "owners", "stages", "fx_rate
 TOLERANCE = 1e-6  # relative, between this script's doubles and the marts' doubles
 
 
-class PandasKpiError(ValueError):
+class PandasKpiError(BenchError):
     """The raw tables cannot give the KPIs (a missing rate, say); the message says which."""
 
 
@@ -50,9 +51,8 @@ def read_inputs(
     build_db: Path, source: str = "files"
 ) -> tuple[dict[str, pd.DataFrame], RunSettings]:
     """The raw tables of `source` and the run's settings, from a pipeline's build file."""
-    con = duckdb.connect(str(build_db), read_only=True)
+    con = connect(build_db, read_only=True)
     try:
-        con.execute("SET TimeZone = 'UTC'")
         tables = {}
         for name in RAW_TABLES:
             frame = con.execute(f"SELECT * FROM raw_{source}.{name}").df()
@@ -505,7 +505,7 @@ class Comparison:
 
 def compare(result: pd.DataFrame, build_db: Path) -> Comparison:
     """This script's rows against `marts.kpi_values` at month grain."""
-    con = duckdb.connect(str(build_db), read_only=True)
+    con = connect(build_db, read_only=True)
     try:
         marts = con.execute(
             "SELECT metric, period_start, scope_type, scope_value, value AS mart_value "
@@ -534,7 +534,3 @@ def compare(result: pd.DataFrame, build_db: Path) -> Comparison:
         mismatches=int((~same).sum()),
         examples=examples,
     )
-
-
-def is_number(value: float | None) -> bool:
-    return value is not None and not math.isnan(value)
