@@ -1,18 +1,18 @@
 {#- Several continuous percentiles (linear interpolation between the two nearest values,
     as median() does for an even count) of one expression, computed in one pass over the
-    values (one sort, one copy of them in memory), as a list: [p1, p2, ...]; dbt's
-    cross-database macros have none. -#}
+    values (one sort, one copy of them in memory), as a list: [p1, p2, ...], read from
+    index 1 as DuckDB and PostgreSQL count (macros/time_in_stage.sql); dbt's
+    cross-database macros have no percentile. -#}
 {% macro percentiles(expression, fractions) -%}
     {{ return(adapter.dispatch('percentiles')(expression, fractions)) }}
 {%- endmacro %}
 
 {% macro default__percentiles(expression, fractions) -%}
-    array[
+    {%- set each = [] -%}
     {%- for f in fractions -%}
-        percentile_cont({{ f }}) within group (order by {{ expression }})
-        {{- ', ' if not loop.last }}
+        {%- do each.append('percentile_cont(' ~ f ~ ') within group (order by ' ~ expression ~ ')') -%}
     {%- endfor -%}
-    ]
+    {{ dbt.array_construct(each) }}
 {%- endmacro %}
 
 {% macro duckdb__percentiles(expression, fractions) -%}

@@ -1,5 +1,5 @@
-{#- The scope types of kpi_values; deal KPIs use all six, account KPIs the first three
-    of company, segment, region. -#}
+{#- The scope types of kpi_values; deal KPIs use all six, account KPIs company, segment
+    and region. -#}
 {% macro deal_scope_types() -%}
     {{ return(['company', 'owner', 'team', 'segment', 'region', 'pipeline']) }}
 {%- endmacro %}
