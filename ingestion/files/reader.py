@@ -212,6 +212,8 @@ class ValidatedExport:
             self._con.execute(
                 f"CREATE OR REPLACE TABLE text_{entity.name} AS SELECT {select} FROM {reader}"
             )
+        except duckdb.OutOfMemoryException:
+            raise  # this machine's limit, not the file's fault: no ContractError blames it
         except duckdb.Error as exc:
             self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
             return None
@@ -326,6 +328,8 @@ class ValidatedExport:
                     f"{' + '.join(entity.primary_key)} must appear once",
                 )
             )
+        if dupes:  # the other duplicated keys, counted by the hash pass ("... and N more")
+            self._total += max(duplicated - len(dupes), 0)
 
     def _check_references(self) -> None:
         """Stage history must belong to deals of the export: a typo there loses history."""

@@ -101,6 +101,22 @@ def test_every_problem_of_every_file_is_listed(export: Path) -> None:
     ]
 
 
+def test_every_duplicated_key_is_counted_when_a_few_are_listed(export: Path) -> None:
+    """Three duplicated keys are shown; the other two are counted, not lost."""
+    with open(export / "deals.csv", "a") as f:
+        for deal_id in range(1, 6):
+            f.write(f"{deal_id},11,2,New Business,Proposal,open,10,EUR,2026-04-11T09:00:00Z,,,\n")
+    with pytest.raises(ContractError) as caught:
+        ValidatedExport(export).check()
+    assert [p.message.split(" (")[0] for p in caught.value.problems] == [
+        "duplicate key 1",
+        "duplicate key 2",
+        "duplicate key 3",
+    ]
+    assert caught.value.total == 5
+    assert "- ... and 2 more problems" in str(caught.value)
+
+
 def test_missing_file_duplicate_key_and_unknown_deal(export: Path) -> None:
     (export / "owners.csv").unlink()
     assert problems(export)[0].startswith("owners.csv: missing: the export needs owners.csv")
