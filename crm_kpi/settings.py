@@ -165,10 +165,12 @@ class Settings:
                 "as 0.1 for the first 10 % of a period."
             )
         memory = (_raw("duckdb_memory_limit") or defaults.duckdb_memory_limit).strip()
-        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory, re.I):
+        # DuckDB's own forms: an amount (1200MB, 4GB, 4G, 2GiB) or a share of the machine
+        amount = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT](?:i?B)?|%)", memory, re.I)
+        if amount is None or float(amount[1]) <= 0 or (amount[2] == "%" and float(amount[1]) > 100):
             raise SettingsError(
                 f"CRM_KPI_DUCKDB_MEMORY_LIMIT={memory!r} must be an amount of memory such "
-                "as 1200MB or 4GB."
+                "as 1200MB or 4GB (or a share of the machine such as 50%), more than 0."
             )
         fx = _raw("fx_rates")
         sources = tuple(s.strip().lower() for s in (_raw("sources") or "").split(",") if s.strip())
