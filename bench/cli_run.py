@@ -10,18 +10,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import BenchError
 from bench.memory import TreeMemorySampler, wait_sampled
+from tests.utils import CLI, ISOLATED_PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "crm_kpi.cli"]
-# Settings of the shell the benchmark runs in must not leak into the runs it measures.
-ISOLATED_PREFIXES = ("CRM_KPI_", "SOURCES__", "DESTINATION__", "DAGSTER_HOME", "RUNTIME__")
 # "  ok load files (dlt) (31.7 s)": the progress line of each finished step
 STEP_LINE = re.compile(r"^\s+ok (?P<step>.+) \((?P<seconds>[0-9.]+) s\)$", re.MULTILINE)
 

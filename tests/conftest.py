@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils import ISOLATED_PREFIXES
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-_ISOLATED_PREFIXES = ("CRM_KPI_", "SOURCES__", "DESTINATION__", "DAGSTER_HOME", "RUNTIME__")
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No setting leaks in from the developer's shell or another test."""
     for name in list(os.environ):
-        if name.startswith(_ISOLATED_PREFIXES):
+        if name.startswith(ISOLATED_PREFIXES):
             monkeypatch.delenv(name, raising=False)
     data_dir = tmp_path / "data"
     monkeypatch.setenv("CRM_KPI_DATA_DIR", str(data_dir))

@@ -12,6 +12,8 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "crm_kpi.cli"]
+# Settings of the developer's shell that must not reach a test or a measured run.
+ISOLATED_PREFIXES = ("CRM_KPI_", "SOURCES__", "DESTINATION__", "DAGSTER_HOME", "RUNTIME__")
 
 
 def run_cli(

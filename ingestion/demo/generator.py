@@ -559,6 +559,22 @@ class DemoCRM:
                     self._cache.popitem(last=False)
             return cached
 
+    def tables(self) -> dict[str, pa.Table]:
+        """The whole CRM as one table per files-contract entity, in one pass over the blocks."""
+        accounts, deals, history = [], [], []
+        for block in self.blocks():
+            accounts.append(block.accounts)
+            deals.append(block.deals)
+            history.append(block.stage_history)
+        return {
+            "deals": pa.concat_tables(deals),
+            "stage_history": pa.concat_tables(history),
+            "accounts": pa.concat_tables(accounts),
+            "owners": self.owners(),
+            "stages": self.stages(),
+            "fx_rates": self.fx_rates(),
+        }
+
     def accounts(self) -> Iterator[pa.Table]:
         for block in self.blocks():
             yield block.accounts

@@ -329,12 +329,16 @@ class _Objects:
         self._live = None
 
     def set_prop(self, row: int, prop: str, value: str | None) -> None:
-        values = self.props.get(prop)
-        if values is None:
-            values = pa.nulls(len(self), pa.string())
-        items = values.to_pylist()
-        items[row] = value
-        self.props[prop] = pa.array(items, pa.string())
+        self.set_props(np.array([row]), prop, pa.array([value], pa.string()))
+
+    def set_props(self, rows: np.ndarray, prop: str, values: pa.Array) -> None:
+        """The property's values at `rows` (ascending, one value each) replaced."""
+        mask = np.zeros(len(self), dtype=bool)
+        mask[rows] = True
+        current = self.props.get(prop)
+        if current is None:
+            current = pa.nulls(len(self), pa.string())
+        self.props[prop] = pc.replace_with_mask(current, pa.array(mask), values)
         self._quoted.pop(prop, None)
 
     def quoted(self, prop: str, rows: np.ndarray) -> pa.Array | None:
@@ -349,11 +353,23 @@ class _Objects:
             self._quoted[prop] = _json_strings(self.props[prop])
         return self._quoted[prop].take(pa.array(rows, pa.int64()))
 
-    def prepend_history(self, row: int, entry: str) -> None:
+    def prepend_histories(self, rows: np.ndarray, entries: pa.Array) -> None:
+        """A new newest version (JSON text) for each deal at `rows` (ascending)."""
         assert self.history_json is not None
-        items = self.history_json.to_pylist()
-        items[row] = "[" + entry + ("," + items[row][1:] if items[row] != "[]" else "]")
-        self.history_json = pa.array(items, pa.string())
+        old = self.history_json.take(pa.array(rows))
+        grown = pc.if_else(
+            pc.equal(old, "[]"),
+            pc.binary_join_element_wise("[", entries, "]", ""),
+            pc.binary_join_element_wise("[", entries, ",", pc.utf8_slice_codeunits(old, 1), ""),
+        )
+        mask = np.zeros(len(self), dtype=bool)
+        mask[rows] = True
+        self.history_json = pc.replace_with_mask(self.history_json, pa.array(mask), grown)
+
+    def quote_all(self) -> None:
+        """Every property column quoted for JSON now rather than on its first page."""
+        for prop in self.props:
+            self.quoted(prop, np.arange(min(1, len(self))))
 
     def values(self, prop: str, rows: np.ndarray) -> list[Any] | None:
         if prop == "hs_object_id":
@@ -780,18 +796,42 @@ class FakeHubSpot(FakeServer):
         """Changes a record's properties (HubSpot property names, string values) and stamps
         its modification time; for a deal, `dealstage` also adds a stage-history version.
         Returns the new modification time (epoch ms)."""
+        row = self._objects(object_type).index[str(key)]
+        values = {
+            prop: pa.array([None if value is None else str(value)], pa.string())
+            for prop, value in changes.items()
+        }
+        return int(self.modify_many(object_type, np.array([row]), values)[0])
+
+    def modify_many(
+        self,
+        object_type: str,
+        rows: np.ndarray,
+        changes: Mapping[str, pa.Array],
+        not_before_ms: int = 0,
+    ) -> np.ndarray:
+        """`modify` for many records at once: `rows` (ascending) and, per property, one
+        string value each. They are stamped a second apart, from `not_before_ms` at the
+        earliest; returns the stamps (epoch ms)."""
         with self._state:
             objects = self._objects(object_type)
-            row = objects.index[str(key)]
-            stamp = self.tick()
-            for prop, value in changes.items():
-                objects.set_prop(row, prop, None if value is None else str(value))
+            self.now_ms = max(self.now_ms, not_before_ms)
+            stamps = self.now_ms + 1000 * np.arange(1, len(rows) + 1, dtype=np.int64)
+            self.now_ms = int(stamps[-1])
+            for prop, values in changes.items():
+                objects.set_props(rows, prop, values)
                 if prop == "dealstage" and objects.history_json is not None:
-                    entry = _history_entries(pa.array([str(value)]), np.array([stamp]))
-                    objects.prepend_history(row, entry[0].as_py())
-            objects.modified_ms[row] = stamp
+                    objects.prepend_histories(rows, _history_entries(values, stamps))
+            objects.modified_ms[rows] = stamps
             objects.changed()
-            return stamp
+            return stamps
+
+    def quote_all(self) -> None:
+        """Every property quoted for JSON now: what the first pages would do otherwise, so
+        that a timed reader does not pay for the fake's own set-up."""
+        with self._state:
+            for name in ("deals", "companies", "goal_targets"):
+                self._objects(name).quote_all()
 
     def purge(self, object_type: str, key: str) -> None:
         """Deletes a record for good (a GDPR delete, or 90 days in the recycle bin): it is

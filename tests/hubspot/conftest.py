@@ -24,15 +24,7 @@ FAST = {"max_attempts": 4, "backoff_factor": 0.01, "max_retry_delay": 3.0, "requ
 
 
 def demo_tables(deals: int = DEALS, seed: int = 11) -> dict[str, pa.Table]:
-    crm = DemoCRM(DemoConfig(deals=deals, seed=seed, as_of=AS_OF))
-    return {
-        "deals": pa.concat_tables(list(crm.deals())),
-        "stage_history": pa.concat_tables(list(crm.stage_history())),
-        "accounts": pa.concat_tables(list(crm.accounts())),
-        "owners": crm.owners(),
-        "stages": crm.stages(),
-        "fx_rates": crm.fx_rates(),
-    }
+    return DemoCRM(DemoConfig(deals=deals, seed=seed, as_of=AS_OF)).tables()
 
 
 @pytest.fixture(scope="session")

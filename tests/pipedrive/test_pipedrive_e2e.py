@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from ingestion.demo.export import write_files
@@ -54,17 +53,6 @@ def _cli(workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
-def _demo_tables() -> dict[str, pa.Table]:
-    crm = DemoCRM(CONFIG)
-    return {
-        "owners": crm.owners(),
-        "stages": crm.stages(),
-        "accounts": pa.concat_tables(list(crm.accounts())),
-        "deals": pa.concat_tables(list(crm.deals())),
-        "stage_history": pa.concat_tables(list(crm.stage_history())),
-    }
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("pipedrive-e2e")
@@ -83,7 +71,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         },
     )
     assert files.returncode == 0, files.stderr[-4000:]
-    tables = _demo_tables()
+    tables = DemoCRM(CONFIG).tables()
     won = next(
         d
         for d in tables["deals"].to_pylist()
