@@ -9,6 +9,9 @@ nothing is loaded from that run.
 
 from __future__ import annotations
 
+import csv
+import gzip
+import re
 import shutil
 import tempfile
 import weakref
@@ -22,6 +25,7 @@ import pyarrow as pa
 from ingestion.files.contract import ENTITIES, Column, Entity
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+DELIMITERS = (",", ";", "\t", "|")  # those CRM exports use; DuckDB's sniffer tries the same
 MAX_REPORTED = 20  # problems listed in one error; the rest are counted
 BATCH_ROWS = 250_000
 # The scratch database lives in memory (writing a million rows of text to a file cost
@@ -181,15 +185,28 @@ class ValidatedExport:
 
     def _read_text(self, entity: Entity, path: Path) -> dict[str, str] | None:
         """Load the file as text into table `text_<entity>`; map contract column -> file column."""
+        is_csv = not path.name.endswith(".parquet")
+        # The quote is fixed to RFC 4180's: sniffed from the first lines only, it came out
+        # as "none" when those held no quoted value, and a later "Smith, John" broke the file.
         reader = (
-            f"read_parquet('{path}')"
-            if path.name.endswith(".parquet")
-            else f"read_csv('{path}', all_varchar = true, header = true)"
+            f"read_csv('{path}', all_varchar = true, header = true, quote = '\"', escape = '\"')"
+            if is_csv
+            else f"read_parquet('{path}')"
         )
         try:
             described = self._con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
         except duckdb.Error as exc:
-            self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
+            if not (is_csv and self._report_malformed_lines(path)):
+                self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
+            return None
+        # One column named like a whole header line: the sniffer gave up on the delimiter,
+        # which a row with more or fewer values than the header does.
+        if (
+            is_csv
+            and len(described) == 1
+            and any(d in str(described[0][0]) for d in DELIMITERS)
+            and self._report_malformed_lines(path)
+        ):
             return None
         by_lower = {str(row[0]).strip().lower(): str(row[0]) for row in described}
         missing = [c.name for c in entity.columns if c.required and c.name not in by_lower]
@@ -215,9 +232,52 @@ class ValidatedExport:
         except duckdb.OutOfMemoryException:
             raise  # this machine's limit, not the file's fault: no ContractError blames it
         except duckdb.Error as exc:
-            self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
+            if not (is_csv and self._report_malformed_lines(path)):
+                self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
             return None
         return mapping
+
+    def _report_malformed_lines(self, path: Path) -> bool:
+        """Report the lines whose values do not match the header; False if none are found.
+
+        DuckDB's own error names one line, with fixes phrased as its reader options; this
+        names every such line (up to three, the rest counted) and what to change in it.
+        """
+        header = _header_line(path)
+        delimiter = max(DELIMITERS, key=header.count)
+        if delimiter not in header:
+            return False
+        width = len(next(csv.reader([header], delimiter=delimiter)))
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+        quoted_delimiter = delimiter.replace("'", "''")
+        self._con.execute("DROP TABLE IF EXISTS malformed_lines")
+        self._con.execute("DROP TABLE IF EXISTS malformed_scans")
+        try:
+            # fetchall: DuckDB writes the rejects table only once the scan has finished
+            self._con.execute(
+                f"SELECT count(*) FROM read_csv('{path}', header = true, auto_detect = false, "
+                f"delim = '{quoted_delimiter}', quote = '\"', escape = '\"', "
+                f"columns = {columns}, store_rejects = true, "
+                f"rejects_table = 'malformed_lines', rejects_scan = 'malformed_scans')"
+            ).fetchall()
+            (count,) = self._con.execute(
+                "SELECT count(DISTINCT line) FROM malformed_lines"
+            ).fetchone()
+            rows = self._con.execute(
+                "SELECT line, any_value(error_type), any_value(error_message) "
+                "FROM malformed_lines GROUP BY line ORDER BY line LIMIT 3"
+            ).fetchall()
+        except duckdb.OutOfMemoryException:
+            raise
+        except duckdb.Error:
+            return False  # not a matter of rows and columns: the caller reports DuckDB's words
+        for line, kind, message in rows:
+            self._report(
+                Problem(path.name, line, None, _malformed_words(kind, message, width, delimiter))
+            )
+        if count > len(rows):
+            self._total += count - len(rows)
+        return bool(rows)
 
     def _conditions(self, entity: Entity, mapping: dict[str, str]) -> list[tuple[Column, str, str]]:
         """(column, SQL condition true on a bad row, what is wrong) of every check."""
@@ -389,6 +449,30 @@ class ValidatedExport:
 
     def close(self) -> None:
         self._cleanup()
+
+
+def _header_line(path: Path) -> str:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as file:
+        return file.readline().decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def _malformed_words(kind: str, message: str, width: int, delimiter: str) -> str:
+    found = re.search(r"Found: (\d+)", message or "")
+    values = f"{found.group(1)} values" if found else "a different number of values"
+    shown = {"\t": "a tab", ",": "a comma", ";": "a semicolon", "|": "a bar"}[delimiter]
+    if kind == "TOO MANY COLUMNS":
+        return (
+            f"has {values} where the header has {width} columns: a value holding "
+            f'{shown} must be in double quotes, such as "Smith{delimiter} John"'
+        )
+    if kind == "MISSING COLUMNS":
+        return f"has {values} where the header has {width} columns: a value is missing"
+    if kind == "UNQUOTED VALUE":
+        return 'has a quote inside a value: write it twice ("") and quote the whole value'
+    if kind == "INVALID UNICODE":
+        return "is not UTF-8 text: export the file as UTF-8"
+    return f"cannot be read: {message}"
 
 
 def _remove(con: duckdb.DuckDBPyConnection, folder: Path) -> None:

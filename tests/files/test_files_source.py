@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -130,6 +132,52 @@ def test_missing_file_duplicate_key_and_unknown_deal(export: Path) -> None:
         f.write("99,Proposal,2026-04-11T09:00:00Z\n")
     [message] = problems(export)
     assert message.startswith("stage_history.csv, line 31, column 'deal_id': '99' is not a deal_id")
+
+
+def test_an_unquoted_comma_names_the_line_and_what_to_quote(export: Path) -> None:
+    edit(export / "owners.csv", "2,Bob Chen,", "2,Chen, Bob,")
+    assert problems(export) == [
+        "owners.csv, line 3: has 5 values where the header has 4 columns: a value holding "
+        'a comma must be in double quotes, such as "Smith, John"'
+    ]
+
+
+def owners_with_many_lines(export: Path, lines: dict[int, str]) -> None:
+    """owners.csv past DuckDB's 20,480-line sniffing sample, `lines` put at their line numbers."""
+    rows = ["owner_id,name,email,team"]
+    rows += [f"{i},Owner {i},owner{i}@example.com,SMB" for i in range(1, 30_001)]
+    for number, text in lines.items():
+        rows[number - 1] = text
+    with gzip.open(export / "owners.csv.gz", "wt") as f:
+        f.write("\n".join(rows) + "\n")
+    (export / "owners.csv").unlink()
+
+
+def test_bad_lines_past_the_sniffed_sample_are_all_named(export: Path) -> None:
+    owners_with_many_lines(
+        export, {25_000: "24999,Chen, Bob,bob@example.com,SMB", 26_000: "25999,Ann,SMB"}
+    )
+    with pytest.raises(ContractError) as caught:
+        ValidatedExport(export).check()
+    assert [(p.file, p.line, p.message.split(":")[0]) for p in caught.value.problems] == [
+        ("owners.csv.gz", 25_000, "has 5 values where the header has 4 columns"),
+        ("owners.csv.gz", 26_000, "has 3 values where the header has 4 columns"),
+    ]
+
+
+def test_a_quoted_comma_past_the_sniffed_sample_is_read(export: Path) -> None:
+    owners_with_many_lines(
+        export,
+        {25_000: '24999,"Chen, Bob",bob@example.com,SMB', 25_001: '25000,"Al ""Big"" Li",a@b.c,'},
+    )
+    checked = ValidatedExport(export).check()
+    try:
+        owners = pa.concat_tables(checked.batches("owners")).to_pylist()
+    finally:
+        checked.close()
+    assert len(owners) == 30_000
+    assert owners[24_998]["name"] == "Chen, Bob"
+    assert owners[24_999]["name"] == 'Al "Big" Li'
 
 
 def test_optional_files_absent_and_parquet_and_header_case(export: Path, tmp_path: Path) -> None:
