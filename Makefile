@@ -36,6 +36,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --deals $(BENCH_DEALS)
+	$(BIN)/python -m bench.pipedrive_ingest
 
 clean:
 	rm -rf $(VENV) warehouse/data/*.duckdb warehouse/data/dlt warehouse/data/dbt_target

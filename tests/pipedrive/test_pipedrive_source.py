@@ -6,7 +6,6 @@ the real pipeline (ingestion.pipeline.run_source) into a DuckDB file under tmp_p
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -15,10 +14,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +24,6 @@ from typing import Any
 import dlt
 import pyarrow as pa
 import pytest
-import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.pipedrive import (
@@ -928,49 +924,3 @@ def test_staging_models_give_the_one_crm_model(crm, tmp_path: Path) -> None:
         ),
     ]
     assert rows(tmp_path, "select count(*) from main.stg_pipedrive__fx_rates") == [(0,)]
-
-
-# -- speed ------------------------------------------------------------------------------------
-
-
-def test_ingestion_keeps_at_least_half_the_rate_of_fetching_and_parsing(tmp_path: Path) -> None:
-    """Rate of the pipeline (minus its fixed cost, measured on an empty company) against
-    GET + JSON parse of the very requests it made, with the same concurrency for the
-    changelogs; both share the fake server, so its cost is in both."""
-    big = make_crm(deals=2000, seed=11)
-    empty = {name: table.schema.empty_table() for name, table in big.items()}
-    with serve_crm(empty) as server:
-        load(server, tmp_path / "warm", page_size=500)  # imports and first-use costs
-        started = time.perf_counter()
-        load(server, tmp_path / "empty", page_size=500)
-        fixed = time.perf_counter() - started
-    with serve_crm(big) as server:
-        started = time.perf_counter()
-        load(server, tmp_path / "full", page_size=500)
-        ingest = time.perf_counter() - started - fixed
-        made = list(server.requests)
-        local = threading.local()
-
-        def fetch(request: Any) -> Any:
-            session = getattr(local, "session", None) or requests.Session()
-            local.session = session
-            answer = session.get(
-                server.url + request.path,
-                params={k: v[0] for k, v in request.query.items()},
-                headers={"x-api-token": DEFAULT_TOKEN},
-            )
-            return json.loads(answer.content)
-
-        started = time.perf_counter()
-        for request in made:
-            if not request.path.endswith("/changelog"):
-                fetch(request)
-        with ThreadPoolExecutor(settings.HISTORY_WORKERS) as pool:
-            list(pool.map(fetch, [r for r in made if r.path.endswith("/changelog")]))
-        baseline = time.perf_counter() - started
-    print(
-        f"{len(made)} requests: fetch+parse {baseline:.2f}s, "
-        f"ingestion {ingest:.2f}s (+{fixed:.2f}s fixed)"
-    )
-    assert rows(tmp_path / "full", "select count(*) from raw_pipedrive.deals") == [(2000,)]
-    assert baseline / ingest >= 0.5

@@ -145,6 +145,21 @@ def _debugging_port(profile: Path, process: subprocess.Popen, timeout: float) ->
     raise TimeoutError(f"chromium wrote no {marker} within {timeout} s")
 
 
+def _first_page(port: int, timeout: float) -> dict[str, Any]:
+    """The blank tab's target; Chromium may list it a moment after it starts listening."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while True:
+        with opener.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
+            targets = json.load(response)
+        pages = [t for t in targets if t.get("type") == "page"]
+        if pages:
+            return pages[0]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"chromium listed no page within {timeout} s: {targets}")
+        time.sleep(0.05)
+
+
 @contextmanager
 def chromium_page(
     binary: str, profile: Path, width: int = 1366, height: int = 768
@@ -169,11 +184,7 @@ def chromium_page(
     )
     try:
         port = _debugging_port(profile, process, timeout=30)
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-            f"http://127.0.0.1:{port}/json/list", timeout=10
-        ) as response:
-            targets = json.load(response)
-        target = next(t for t in targets if t.get("type") == "page")
+        target = _first_page(port, timeout=30)
         with connect(
             target["webSocketDebuggerUrl"], max_size=None, proxy=None, open_timeout=10
         ) as ws:

@@ -98,7 +98,7 @@ def test_report_draws_every_chart_offline(chromium: str, report: Path, tmp_path:
         assert (image.width, image.height) == LAPTOP
         spread, inked = luminance_stats(image)
         assert spread > 20 and inked > 0.03, (spread, inked)
-        assert render_s < 30
+        print(f"rendered in {render_s:.1f} s")  # shown with -s; the suite asserts no timings
 
 
 def test_report_prints_on_a4(chromium: str, report: Path, tmp_path: Path) -> None:
