@@ -210,10 +210,12 @@ def test_flags_name_objectives_at_risk_or_off_track(serving: Path) -> None:
         "cycle-down": "warning",
         "pace-at-off-track": "warning",
     }
-    [message] = query(
+    [(message,)] = query(
         serving,
-        "SELECT message FROM marts.variance_flags WHERE objective_id = 'pipeline-july'",
-    )[0]
+        "SELECT message FROM marts.variance_flags WHERE objective_id = 'pipeline-july' "
+        "AND flag_type = 'objective_status' AND as_of = ?",
+        [AS_OF],
+    )
     assert message == (
         "pipeline-july: at risk, actual 45,100 EUR vs expected 55,406 EUR "
         "(target 60,000 EUR by 2026-07-31)"
