@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 import weakref
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ import pyarrow as pa
 from ingestion.files.contract import ENTITIES, Column, Entity
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+HEADER_BYTES = 1 << 20  # a header longer than this is not one of the contract's
 DELIMITERS = (",", ";", "\t", "|")  # those CRM exports use; DuckDB's sniffer tries the same
 MAX_REPORTED = 20  # problems listed in one error; the rest are counted
 BATCH_ROWS = 250_000
@@ -188,10 +190,13 @@ class ValidatedExport:
         is_csv = not path.name.endswith(".parquet")
         # The quote is fixed to RFC 4180's: sniffed from the first lines only, it came out
         # as "none" when those held no quoted value, and a later "Smith, John" broke the file.
+        # skip = 0: the header is the first line; the sniffer skipped lines to make a bad
+        # last line the header, and the user was told their header was wrong.
         reader = (
-            f"read_csv('{path}', all_varchar = true, header = true, quote = '\"', escape = '\"')"
+            f"read_csv({_literal(path)}, all_varchar = true, header = true, skip = 0, "
+            f"quote = '\"', escape = '\"')"
             if is_csv
-            else f"read_parquet('{path}')"
+            else f"read_parquet({_literal(path)})"
         )
         try:
             described = self._con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
@@ -243,11 +248,14 @@ class ValidatedExport:
         DuckDB's own error names one line, with fixes phrased as its reader options; this
         names every such line (up to three, the rest counted) and what to change in it.
         """
-        header = _header_line(path)
-        delimiter = max(DELIMITERS, key=header.count)
+        try:
+            header = _header_line(path)
+            delimiter = max(DELIMITERS, key=header.count)
+            width = len(next(csv.reader([header], delimiter=delimiter)))
+        except (OSError, EOFError, zlib.error, csv.Error, StopIteration):
+            return False  # not gzip, truncated, unreadable: DuckDB's own error says which
         if delimiter not in header:
             return False
-        width = len(next(csv.reader([header], delimiter=delimiter)))
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         quoted_delimiter = delimiter.replace("'", "''")
         self._con.execute("DROP TABLE IF EXISTS malformed_lines")
@@ -255,7 +263,8 @@ class ValidatedExport:
         try:
             # fetchall: DuckDB writes the rejects table only once the scan has finished
             self._con.execute(
-                f"SELECT count(*) FROM read_csv('{path}', header = true, auto_detect = false, "
+                f"SELECT count(*) FROM read_csv({_literal(path)}, header = true, "
+                "auto_detect = false, "
                 f"delim = '{quoted_delimiter}', quote = '\"', escape = '\"', "
                 f"columns = {columns}, store_rejects = true, "
                 f"rejects_table = 'malformed_lines', rejects_scan = 'malformed_scans')"
@@ -451,10 +460,17 @@ class ValidatedExport:
         self._cleanup()
 
 
+def _literal(path: Path) -> str:
+    """`path` as an SQL string literal (a folder may be named O'Brien)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _header_line(path: Path) -> str:
+    """The first line, whatever its line ending (old Excel for Mac writes CR alone)."""
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rb") as file:
-        return file.readline().decode("utf-8", errors="replace").rstrip("\r\n")
+        head = file.read(HEADER_BYTES).decode("utf-8", errors="replace")
+    return re.split(r"\r\n|\r|\n", head, maxsplit=1)[0]
 
 
 def _malformed_words(kind: str, message: str, width: int, delimiter: str) -> str:
@@ -462,16 +478,15 @@ def _malformed_words(kind: str, message: str, width: int, delimiter: str) -> str
     values = f"{found.group(1)} values" if found else "a different number of values"
     shown = {"\t": "a tab", ",": "a comma", ";": "a semicolon", "|": "a bar"}[delimiter]
     if kind == "TOO MANY COLUMNS":
+        example = "" if delimiter == "\t" else f', such as "Smith{delimiter} John"'
         return (
             f"has {values} where the header has {width} columns: a value holding "
-            f'{shown} must be in double quotes, such as "Smith{delimiter} John"'
+            f"{shown} must be in double quotes{example}"
         )
     if kind == "MISSING COLUMNS":
         return f"has {values} where the header has {width} columns: a value is missing"
     if kind == "UNQUOTED VALUE":
         return 'has a quote inside a value: write it twice ("") and quote the whole value'
-    if kind == "INVALID UNICODE":
-        return "is not UTF-8 text: export the file as UTF-8"
     return f"cannot be read: {message}"
 
 

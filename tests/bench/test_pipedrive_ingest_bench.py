@@ -23,7 +23,8 @@ def test_the_pipedrive_ingest_bench_measures_every_figure(tmp_path: Path) -> Non
     assert figures["deals"] == 150
     # every deal's changelog is fetched, besides the listings
     assert figures["requests"] > 150
-    assert all(figures[k] > 0 for k in ("fixed_s", "ingest_s", "fetch_parse_s"))
+    # ingest_s is a difference of two timings: only its being measured is checked
+    assert figures["fixed_s"] > 0 and figures["fetch_parse_s"] > 0 and figures["ingest_s"] >= 0
 
 
 def test_the_pipedrive_ingest_bench_refuses_a_size_out_of_range(

@@ -142,6 +142,27 @@ def test_an_unquoted_comma_names_the_line_and_what_to_quote(export: Path) -> Non
     ]
 
 
+def test_a_bad_last_line_is_named_not_taken_for_the_header(tmp_path: Path) -> None:
+    # DuckDB's sniffer would skip the good lines and read the bad last one as the header
+    folder = tmp_path / "O'Brien's export"  # a quote in the path is no SQL problem either
+    shutil.copytree(GOOD, folder)
+    with open(folder / "owners.csv", "a") as f:
+        f.write("4,Chen, Bob,bob.chen@example.com,SMB\n")
+    assert problems(folder) == [
+        "owners.csv, line 5: has 5 values where the header has 4 columns: a value holding "
+        'a comma must be in double quotes, such as "Smith, John"'
+    ]
+
+
+def test_a_file_that_is_not_what_its_name_says_is_reported_not_crashed_on(
+    export: Path,
+) -> None:
+    (export / "owners.csv").unlink()
+    (export / "owners.csv.gz").write_text("owner_id,name,email,team\n1,Ann,a@b.c,SMB\n")
+    [message] = problems(export)
+    assert message.startswith("owners.csv.gz: cannot be read:")
+
+
 def owners_with_many_lines(export: Path, lines: dict[int, str]) -> None:
     """owners.csv past DuckDB's 20,480-line sniffing sample, `lines` put at their line numbers."""
     rows = ["owner_id,name,email,team"]
