@@ -202,7 +202,7 @@ class ValidatedExport:
             described = self._con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
         except duckdb.Error as exc:
             if not (is_csv and self._report_malformed_lines(path)):
-                self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
+                self._report(_unreadable(path, exc))
             return None
         # One column named like a whole header line: the sniffer gave up on the delimiter,
         # which a row with more or fewer values than the header does.
@@ -238,7 +238,7 @@ class ValidatedExport:
             raise  # this machine's limit, not the file's fault: no ContractError blames it
         except duckdb.Error as exc:
             if not (is_csv and self._report_malformed_lines(path)):
-                self._report(Problem(path.name, None, None, f"cannot be read: {exc}"))
+                self._report(_unreadable(path, exc))
             return None
         return mapping
 
@@ -471,6 +471,20 @@ def _header_line(path: Path) -> str:
     with opener(path, "rb") as file:
         head = file.read(HEADER_BYTES).decode("utf-8", errors="replace")
     return re.split(r"\r\n|\r|\n", head, maxsplit=1)[0]
+
+
+def _unreadable(path: Path, error: duckdb.Error) -> Problem:
+    text = str(error)
+    if "not utf-8 encoded" in text.lower():
+        line = re.search(r"CSV Error on Line: (\d+)", text)
+        return Problem(
+            path.name,
+            int(line.group(1)) if line else None,
+            None,
+            "is not UTF-8 text (Excel's 'CSV' is Windows-1252): export or save the file as "
+            "'CSV UTF-8'",
+        )
+    return Problem(path.name, None, None, f"cannot be read: {text}")
 
 
 def _malformed_words(kind: str, message: str, width: int, delimiter: str) -> str:

@@ -163,6 +163,15 @@ def test_a_file_that_is_not_what_its_name_says_is_reported_not_crashed_on(
     assert message.startswith("owners.csv.gz: cannot be read:")
 
 
+def test_a_file_not_in_utf8_names_the_line_and_the_encoding_to_use(export: Path) -> None:
+    text = (export / "owners.csv").read_text().replace("Carla Diaz", "Carla Díaz")
+    (export / "owners.csv").write_bytes(text.encode("cp1252"))
+    assert problems(export) == [
+        "owners.csv, line 4: is not UTF-8 text (Excel's 'CSV' is Windows-1252): export or "
+        "save the file as 'CSV UTF-8'"
+    ]
+
+
 def owners_with_many_lines(export: Path, lines: dict[int, str]) -> None:
     """owners.csv past DuckDB's 20,480-line sniffing sample, `lines` put at their line numbers."""
     rows = ["owner_id,name,email,team"]
