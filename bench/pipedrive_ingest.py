@@ -18,12 +18,15 @@ so the ratio of rates) against the goal of 0.5.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -62,22 +65,37 @@ def _fetch_and_parse(server: FakePipedrive, made: list[Any]) -> float:
     return time.perf_counter() - started
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """dlt's progress lines (to stderr) held back, and shown only if the load fails."""
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(held):
+            yield
+    except BaseException:
+        sys.stderr.write(held.getvalue()[-5000:])
+        raise
+
+
 def measure(deals: int, runs: int, workdir: Path) -> dict[str, float]:
     """Medians of `runs` measurements; raises BenchError when a load is incomplete."""
     crm = make_crm(deals=deals, seed=11)
     empty = {name: table.schema.empty_table() for name, table in crm.items()}
     fixed, ingest, baseline, requests_made = [], [], [], 0
     with serve_crm(empty) as server:
-        load(server, workdir / "warm", page_size=PAGE_SIZE)  # imports and first-use costs
+        with _quiet():
+            load(server, workdir / "warm", page_size=PAGE_SIZE)  # imports, first-use costs
         for i in range(runs):
             started = time.perf_counter()
-            load(server, workdir / f"empty{i}", page_size=PAGE_SIZE)
+            with _quiet():
+                load(server, workdir / f"empty{i}", page_size=PAGE_SIZE)
             fixed.append(time.perf_counter() - started)
     with serve_crm(crm) as server:
         for i in range(runs):
             before = len(server.requests)
             started = time.perf_counter()
-            load(server, workdir / f"full{i}", page_size=PAGE_SIZE)
+            with _quiet():
+                load(server, workdir / f"full{i}", page_size=PAGE_SIZE)
             ingest.append(time.perf_counter() - started)
             loaded = rows(workdir / f"full{i}", "SELECT count(*) FROM raw_pipedrive.deals")[0][0]
             if loaded != deals:
@@ -85,6 +103,11 @@ def measure(deals: int, runs: int, workdir: Path) -> dict[str, float]:
             made = list(server.requests)[before:]
             requests_made = len(made)
             baseline.append(_fetch_and_parse(server, made))
+            print(
+                f"  run {i + 1}: load {ingest[-1]:.1f} s (empty company {fixed[i]:.2f} s), "
+                f"fetch and parse {baseline[-1]:.1f} s, {len(made):,} requests",
+                flush=True,
+            )
     fixed_s = statistics.median(fixed)
     ingest_s = max(statistics.median(ingest) - fixed_s, 1e-9)
     fetch_parse_s = statistics.median(baseline)
@@ -107,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--deals must be between 100 and 100000")
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    print(f"Pipedrive connector from the fake API, {args.deals:,} deals, {args.runs} run(s)")
     with tempfile.TemporaryDirectory(prefix="crm-kpi-bench-pipedrive-") as work:
         try:
             figures = measure(args.deals, args.runs, Path(work))
