@@ -36,6 +36,24 @@ def make_pipeline(source_name: str, build_db: Path, pipelines_dir: Path) -> dlt.
     )
 
 
+def finish_interrupted_load(pipeline: dlt.Pipeline) -> list[str]:
+    """Load what a killed run left pending; the load ids finished (none: nothing was).
+
+    Given pending packages, dlt's `run` only loads them and returns without extracting:
+    the run after a crash would publish the crashed run's data, with the rows of a job
+    that was written but not marked done written twice. Finishing them first lets the
+    run extract afresh, and its own load replaces or merges over those rows.
+    """
+    if not pipeline.has_pending_data:
+        return []
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    pending = list(pipeline.list_normalized_load_packages())
+    if pending:
+        pipeline.load().raise_on_failed_jobs()
+    return pending
+
+
 def run_source(
     source: DltSource, source_name: str, build_db: Path, pipelines_dir: Path
 ) -> LoadInfo:
@@ -44,6 +62,7 @@ def run_source(
     dlt's default DuckDB loader format (`insert_values`) is ~30x slower than parquet.
     """
     pipeline = make_pipeline(source_name, build_db, pipelines_dir)
+    finish_interrupted_load(pipeline)
     info = pipeline.run(source, loader_file_format="parquet")
     info.raise_on_failed_jobs()
     return info

@@ -10,7 +10,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
 from crm_kpi.settings import Settings
-from ingestion.pipeline import make_pipeline
+from ingestion.pipeline import finish_interrupted_load, make_pipeline
 from ingestion.registry import build_source
 from orchestration.ingestion.transient import is_transient
 from orchestration.lib.translators import RawTableTranslator
@@ -57,6 +57,12 @@ def source_assets(
     def _load(context: AssetExecutionContext, dlt: DagsterDltResource, config: LoadConfig):
         pipeline = make_pipeline(source_name, settings.build_db, settings.dlt_dir)
         try:
+            finished = finish_interrupted_load(pipeline)
+            if finished:
+                context.log.warning(
+                    f"{source_name}: finished the load an interrupted run left pending "
+                    f"({', '.join(finished)}) before loading afresh"
+                )
             # Parquet, never dlt's default insert_values loader (~30x slower on DuckDB).
             yield from dlt.run(
                 context=context,

@@ -493,12 +493,24 @@ def test_sigkill_during_a_load_then_a_rerun_gives_the_uninterrupted_result(
 ) -> None:
     script = textwrap.dedent(
         """
-        import sys
+        import os, signal, sys
         from pathlib import Path
+        from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
         from ingestion.pipeline import run_source
         from ingestion.salesforce import salesforce_source
 
-        url, token, workdir = sys.argv[1:4]
+        url, token, workdir, kill_after = *sys.argv[1:4], int(sys.argv[4])
+        copied = 0
+        original = DuckDbCopyJob.run
+
+        def run_then_maybe_die(self):
+            global copied
+            original(self)
+            copied += 1
+            if copied == kill_after:  # some tables written, the others and the state not
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        DuckDbCopyJob.run = run_then_maybe_die
         source = salesforce_source(access_token=token, base_url=url, batch_size=50,
                                    lookback_seconds=60.0, backoff_factor=0.01)
         run_source(source, "salesforce", Path(workdir) / "build.duckdb", Path(workdir) / "dlt")
@@ -506,9 +518,9 @@ def test_sigkill_during_a_load_then_a_rerun_gives_the_uninterrupted_result(
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
-    def start(workdir: Path) -> subprocess.Popen:
+    def start(workdir: Path, kill_after: int = 0) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-c", script, server.url, server.token, str(workdir)],
+            [sys.executable, "-c", script, server.url, server.token, str(workdir), str(kill_after)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -527,17 +539,11 @@ def test_sigkill_during_a_load_then_a_rerun_gives_the_uninterrupted_result(
     while len(server.served) == answered and time.monotonic() < deadline:
         time.sleep(0.01)
 
-    # Killed after extracting, while normalising or loading into DuckDB.
-    before = len(server.served)
+    # Killed after extracting, while loading into DuckDB: it kills itself once two
+    # tables are written (a kill from here, timed on the pages served, raced its end).
     load(server, tmp_path / "reference")
-    pages = len(server.served) - before
-    late = start(tmp_path / "late")
-    deadline = time.monotonic() + 60
-    while len(server.served) - before < 2 * pages and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.1)
-    late.send_signal(signal.SIGKILL)
-    assert late.wait(30) == -signal.SIGKILL  # killed before it could finish
+    late = start(tmp_path / "late", kill_after=2)
+    assert late.wait(120) == -signal.SIGKILL  # killed before it could finish
 
     load(server, tmp_path / "killed")
     load(server, tmp_path / "late")
