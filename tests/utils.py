@@ -16,6 +16,31 @@ CLI = [sys.executable, "-m", "crm_kpi.cli"]
 ISOLATED_PREFIXES = ("CRM_KPI_", "SOURCES__", "DESTINATION__", "DAGSTER_HOME", "RUNTIME__")
 
 
+def die_after_copies(count: int) -> None:
+    """SIGKILL this process once dlt has copied `count` files into DuckDB (0: never).
+
+    For a child process standing in for a run killed mid-load: some tables written, the
+    rest, the merges and the load package's completion not.
+    """
+    if not count:
+        return
+    import signal
+
+    from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
+
+    original = DuckDbCopyJob.run
+    copied = 0
+
+    def run_then_maybe_die(self: DuckDbCopyJob) -> None:
+        nonlocal copied
+        original(self)
+        copied += 1
+        if copied == count:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    DuckDbCopyJob.run = run_then_maybe_die
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess:

@@ -648,25 +648,14 @@ def test_goal_targets_load_with_their_metric_and_go_when_deleted(
 # --- a process killed mid-load -----------------------------------------------------------
 
 _KILLED_RUN = """
-import os, signal, sys
+import sys
 from pathlib import Path
-from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from ingestion.hubspot import hubspot_source
 from ingestion.pipeline import run_source
+from tests.utils import die_after_copies
 
 url, token, data_dir, kill_after = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
-copied = 0
-original = DuckDbCopyJob.run
-
-def run_then_maybe_die(self):
-    global copied
-    original(self)
-    copied += 1
-    if copied == kill_after:  # some tables written, the merge and the package not done
-        os.kill(os.getpid(), signal.SIGKILL)
-
-if kill_after:
-    DuckDbCopyJob.run = run_then_maybe_die
+die_after_copies(kill_after)
 source = hubspot_source(api_key=token, base_url=url, max_attempts=2, backoff_factor=0.01)
 run_source(source, "hubspot", data_dir / "build.duckdb", data_dir / "dlt")
 """

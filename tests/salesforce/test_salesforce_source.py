@@ -493,24 +493,14 @@ def test_sigkill_during_a_load_then_a_rerun_gives_the_uninterrupted_result(
 ) -> None:
     script = textwrap.dedent(
         """
-        import os, signal, sys
+        import sys
         from pathlib import Path
-        from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
         from ingestion.pipeline import run_source
         from ingestion.salesforce import salesforce_source
+        from tests.utils import die_after_copies
 
         url, token, workdir, kill_after = *sys.argv[1:4], int(sys.argv[4])
-        copied = 0
-        original = DuckDbCopyJob.run
-
-        def run_then_maybe_die(self):
-            global copied
-            original(self)
-            copied += 1
-            if copied == kill_after:  # some tables written, the others and the state not
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        DuckDbCopyJob.run = run_then_maybe_die
+        die_after_copies(kill_after)
         source = salesforce_source(access_token=token, base_url=url, batch_size=50,
                                    lookback_seconds=60.0, backoff_factor=0.01)
         run_source(source, "salesforce", Path(workdir) / "build.duckdb", Path(workdir) / "dlt")
