@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,7 @@ def die_after_copies(count: int) -> None:
     """
     if not count:
         return
-    import signal
-
+    # imported here: the bench imports this module too, and only killed children need it
     from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 
     original = DuckDbCopyJob.run
