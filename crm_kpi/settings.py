@@ -37,7 +37,8 @@ def _raw(name: str) -> str | None:
 
 
 def _secret(name: str) -> str | None:
-    """A secret: from the environment (CRM_KPI_<NAME>) or `[crm_kpi]` of .dlt/secrets.toml."""
+    """A secret: from the environment (CRM_KPI_<NAME>) or `[crm_kpi]` of .dlt/secrets.toml,
+    never config.toml (crm_kpi.credentials lists every secret)."""
     value = os.environ.get(f"CRM_KPI_{name.upper()}")
     if value:
         return value
@@ -116,6 +117,10 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        from crm_kpi.credentials import refuse_secrets_in_config
+
+        # Before anything runs: a credential in config.toml is refused, not used.
+        refuse_secrets_in_config()
         defaults = cls()
         currency = (_raw("reporting_currency") or defaults.reporting_currency).strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):

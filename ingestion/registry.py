@@ -10,7 +10,10 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ValueNotSecretException,
+)
 from dlt.extract.source import DltSource
 
 
@@ -58,16 +61,32 @@ def get_spec(name: str) -> SourceSpec:
 def build_source(name: str, **overrides: object) -> DltSource:
     """The configured dlt source `name`; its settings come from dlt config and secrets.
 
-    Raises SourceNotConfiguredError naming the missing settings.
+    Raises SourceNotConfiguredError naming the missing settings, or a credential found
+    in .dlt/config.toml (dlt refuses those; they belong in .dlt/secrets.toml).
     """
+    from crm_kpi.credentials import secrets_of
+
     spec = get_spec(name)
     try:
         return spec.factory()(**overrides)
     except ConfigFieldMissingException as exc:
+        secret_keys = {s.key for s in secrets_of(name)}
         fields = ", ".join(f"SOURCES__{name.upper()}__{f.upper()}" for f in exc.fields)
+        where = (
+            f"sources.{name}.<key> in .dlt/secrets.toml, never config.toml"
+            if secret_keys & set(exc.fields)
+            else f"sources.{name}.<key> in .dlt/config.toml"
+        )
         raise SourceNotConfiguredError(
-            f"source {name!r} is not configured: set {fields} "
-            f"(environment, or [sources.{name}] in .dlt/config.toml / .dlt/secrets.toml)"
+            f"source {name!r} is not configured: set {fields} (environment, or {where})"
+        ) from None
+    except ValueNotSecretException as exc:
+        key = exc.key.rpartition(".")[2]
+        raise SourceNotConfiguredError(
+            f"{exc.key} in .dlt/config.toml is a secret of source {name!r}: config.toml may be "
+            "shared or committed, so no credential is read from it. Move it to "
+            f".dlt/secrets.toml (key sources.{name}.{key}) or to the environment variable "
+            f"SOURCES__{name.upper()}__{key.upper()}."
         ) from None
 
 
