@@ -31,6 +31,7 @@ import pyarrow.json as pa_json
 import requests
 from dlt.sources.helpers.requests import Client
 
+from crm_kpi.redaction import redact_url
 from ingestion.hubspot import settings as hs
 
 logger = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class HubSpotClient:
             )
         if not re.match(r"^https?://", base_url or ""):
             raise HubSpotError(
-                f"SOURCES__HUBSPOT__BASE_URL={base_url!r} is not an http(s) URL; "
+                f"SOURCES__HUBSPOT__BASE_URL={redact_url(str(base_url))!r} is not an http(s) URL; "
                 f"the default is {hs.DEFAULT_BASE_URL}"
             )
         self._token = token
@@ -203,10 +204,10 @@ class HubSpotClient:
             )
         except requests.RequestException as exc:
             raise HubSpotError(
-                f"{what}: no answer from {self.base_url} after {self.retry.max_attempts} "
-                f"attempts ({type(exc).__name__}). Check SOURCES__HUBSPOT__BASE_URL and the "
-                "network, then run again: nothing from this run was loaded and the cursor did "
-                "not move.",
+                f"{what}: no answer from {redact_url(self.base_url)} after "
+                f"{self.retry.max_attempts} attempts ({type(exc).__name__}). Check "
+                "SOURCES__HUBSPOT__BASE_URL and the network, then run again: nothing from "
+                "this run was loaded and the cursor did not move.",
                 transient=True,
             ) from None
         if 200 <= response.status_code < 300:

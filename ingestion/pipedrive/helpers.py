@@ -25,6 +25,7 @@ import requests
 from dlt.common import json
 from dlt.sources.helpers.requests import Client
 
+from crm_kpi.redaction import redact_url
 from ingestion.pipedrive import settings
 
 logger = logging.getLogger("ingestion.pipedrive")
@@ -77,7 +78,8 @@ class PipedriveClient:
             )
         if not re.match(r"^https?://[^/\s]+", base_url or ""):
             raise PipedriveConfigError(
-                f"SOURCES__PIPEDRIVE__BASE_URL={base_url!r} is not an http(s) URL such as "
+                f"SOURCES__PIPEDRIVE__BASE_URL={redact_url(str(base_url))!r} is not an http(s) "
+                "URL such as "
                 f"{settings.DEFAULT_BASE_URL!r} or 'https://yourcompany.pipedrive.com'"
             )
         self.base_url = base_url.rstrip("/")
@@ -123,7 +125,8 @@ class PipedriveClient:
             )
         except requests.RequestException as exc:
             raise PipedriveError(
-                f"{label}: no answer from {self.base_url} after {self.max_attempts} attempts "
+                f"{label}: no answer from {redact_url(self.base_url)} after "
+                f"{self.max_attempts} attempts "
                 f"({type(exc).__name__}); check SOURCES__PIPEDRIVE__BASE_URL and the network, "
                 "then rerun: nothing from this run was loaded"
             ) from exc

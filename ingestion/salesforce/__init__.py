@@ -23,16 +23,20 @@ and docs/connectors/salesforce.md.
 API reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
 (Query and QueryAll resources, Status Codes and Error Responses, Limit Info header).
 
-Credentials: an OAuth 2.0 access token in `SOURCES__SALESFORCE__ACCESS_TOKEN`, sent
-as a bearer header only. Get one with the client-credentials flow of an External
-Client App whose "Run As" user is an integration user with a read-only permission
-set (API Enabled, Read and View All on Opportunity, Account, User, ForecastingQuota,
-Period, CurrencyType, DatedConversionRate) and OAuth scope `api` only:
+Credentials (secrets: the environment or `.dlt/secrets.toml`, never `config.toml`; dlt
+keeps their values out of its traces): either an External Client App's
+`SOURCES__SALESFORCE__CLIENT_ID` and `SOURCES__SALESFORCE__CLIENT_SECRET` with
+`SOURCES__SALESFORCE__BASE_URL` the org's My Domain URL (the connector asks for a fresh
+token on every run, kept in memory only), or an OAuth 2.0 access token in
+`SOURCES__SALESFORCE__ACCESS_TOKEN`, sent as a bearer header only. The app's "Run As"
+user is an integration user with a read-only permission set (API Enabled, Read and View
+All on Opportunity, Account, User, ForecastingQuota, Period, CurrencyType,
+DatedConversionRate) and OAuth scope `api` only. A token by hand:
 `curl -X POST https://<domain>.my.salesforce.com/services/oauth2/token
 -d grant_type=client_credentials -d client_id=<key> -d client_secret=<secret>`,
-or `ingestion.salesforce.helpers.request_access_token`. Set
-`SOURCES__SALESFORCE__BASE_URL` to the `instance_url` it returns; by default the
-connector asks login.salesforce.com for it.
+or `ingestion.salesforce.helpers.request_access_token`; then set
+`SOURCES__SALESFORCE__BASE_URL` to the `instance_url` it returns (by default the
+connector asks login.salesforce.com for it).
 """
 
 # No `from __future__ import annotations` here: dlt finds a resource's cursor argument
@@ -46,6 +50,7 @@ import dlt
 import pyarrow as pa
 from dlt.extract.source import DltResource
 
+from crm_kpi.redaction import redact_urls
 from ingestion.registry import SourceNotConfiguredError
 from ingestion.salesforce.helpers import (
     ClientCredentialsAuth,
@@ -204,7 +209,8 @@ _API_VERSION = re.compile(r"v\d{2,3}\.0")
 def _check(condition: bool, setting: str, value: object, expected: str) -> None:
     if not condition:
         raise SalesforceConfigError(
-            f"SOURCES__SALESFORCE__{setting.upper()}={value!r} is not valid: {expected}"
+            f"SOURCES__SALESFORCE__{setting.upper()}={redact_urls(repr(value))} is not valid: "
+            f"{expected}"
         )
 
 
@@ -212,8 +218,8 @@ def _check(condition: bool, setting: str, value: object, expected: str) -> None:
 def salesforce_source(
     access_token: str | None = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
-    client_id: str | None = None,
-    client_secret: str | None = None,
+    client_id: str | None = dlt.secrets.value,
+    client_secret: str | None = dlt.secrets.value,
     api_version: str = DEFAULT_API_VERSION,
     segment_field: str = DEFAULT_MAPPING.segment,
     region_field: str = DEFAULT_MAPPING.region,

@@ -31,6 +31,7 @@ from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
+from crm_kpi.redaction import redact_url
 from ingestion.salesforce.settings import (
     API_USAGE_WARNING_SHARE,
     DEAL_TYPES,
@@ -409,7 +410,7 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
         self._token: str | None = None
 
     def __repr__(self) -> str:  # the secret stays out of any repr a log might print
-        return f"ClientCredentialsAuth(login_url={self.login_url!r})"
+        return f"ClientCredentialsAuth(login_url={redact_url(self.login_url)!r})"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if self._token is None:
@@ -446,7 +447,10 @@ class SalesforceApi:
         self._warned_usage = False
 
     def __repr__(self) -> str:  # the token stays out of any repr a log might print
-        return f"SalesforceApi(base_url={self.base_url!r}, api_version={self.api_version!r})"
+        return (
+            f"SalesforceApi(base_url={redact_url(self.base_url)!r}, "
+            f"api_version={self.api_version!r})"
+        )
 
     # -- HTTP -------------------------------------------------------------------
 
@@ -485,7 +489,7 @@ class SalesforceApi:
             rest_url = orjson.loads(response.content)["urls"]["rest"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             raise SalesforceConfigError(
-                f"{self.base_url} did not name the org's instance URL ({what}); set "
+                f"{redact_url(self.base_url)} did not name the org's instance URL ({what}); set "
                 f"{BASE_URL_SETTING} to your My Domain URL, such as "
                 "https://yourcompany.my.salesforce.com"
             ) from None
@@ -505,7 +509,9 @@ class SalesforceApi:
         try:
             response = client.get(path, params=params)
         except requests.RequestException as exc:
-            host = urlsplit(client.base_url).netloc
+            # host and port only: never a user:password@ the URL may carry
+            parts = urlsplit(client.base_url)
+            host = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
             raise SalesforceRequestError(
                 f"Could not reach Salesforce at {host} for {what} after "
                 f"{self.retry.max_attempts} attempts ({type(exc).__name__}). Check "
@@ -546,6 +552,13 @@ class SalesforceApi:
         status = response.status_code
         code, message = _error_of(response)
         said = f"{code}: {message}" if code else (message or response.reason or "")
+        if status == 401 and isinstance(self._auth, ClientCredentialsAuth):
+            return SalesforceAuthError(
+                f"Salesforce refused the access token the client-credentials flow issued "
+                f"({status} {said}) on {what}. Check that the External Client App "
+                "(SOURCES__SALESFORCE__CLIENT_ID) is still enabled for the client-credentials "
+                "flow, that its 'Run As' user is active, and that no admin revoked its tokens."
+            )
         if status == 401:
             return SalesforceAuthError(
                 f"Salesforce refused the access token ({status} {said}) on {what}. Check "
@@ -769,10 +782,10 @@ def request_access_token(
     if response.status_code != 200:
         code, message = _error_of(response)
         raise SalesforceAuthError(
-            f"{login_url} refused the client-credentials request ({response.status_code} "
-            f"{code}: {message}). Check the External Client App's consumer key and secret, "
-            "that the client-credentials flow is enabled with a 'Run As' user, and that "
-            "login_url is your My Domain URL."
+            f"{redact_url(login_url)} refused the client-credentials request "
+            f"({response.status_code} {code}: {message}). Check the External Client App's "
+            "consumer key and secret, that the client-credentials flow is enabled with a "
+            "'Run As' user, and that login_url is your My Domain URL."
         )
     body = orjson.loads(response.content)
     return TokenResponse(access_token=body["access_token"], instance_url=body["instance_url"])
