@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import requests
 
+from crm_kpi.redaction import hide_in_logs
 from warehouse.db import connect
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,8 @@ def post(
     logger = logger or log
     if not webhook:
         return Delivery(sent=False, error="no webhook configured (CRM_KPI_ALERT_WEBHOOK)")
+    # The URL is a secret (its path): urllib3 logs request lines at DEBUG.
+    hide_in_logs([webhook])
     error = None
     for attempt in (1, 2):
         try:

@@ -9,6 +9,7 @@ from dagster_dlt import DagsterDltResource
 from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
+from crm_kpi.redaction import scrub_exception
 from crm_kpi.settings import Settings
 from ingestion.pipeline import finish_interrupted_load, make_pipeline
 from ingestion.registry import build_source
@@ -73,6 +74,9 @@ def source_assets(
                 **({"refresh": "drop_sources"} if config.full_refresh else {}),
             )
         except Exception as exc:
+            # Dagster keeps a failed step's error chain in its event log and shows it in
+            # the UI: no credential may be in it, whatever library wrote the message.
+            scrub_exception(exc)
             if is_transient(exc):
                 wait = retry_delay_s() * 2**context.retry_number
                 context.log.warning(f"{source_name}: transient failure, retrying in {wait:.0f} s")
