@@ -224,6 +224,14 @@ def status(as_of: AsOf = None) -> None:
 
 
 @app.command()
+def doctor() -> None:
+    """Which credentials are set and where (never their values); unsafe secrets files."""
+    from crm_kpi.doctor import run_doctor
+
+    raise typer.Exit(run_doctor(out))
+
+
+@app.command()
 def objectives(as_of: AsOf = None) -> None:
     """Measure the objectives again after objectives.yml changed, without loading the CRM."""
     from crm_kpi.runner import run_objectives
