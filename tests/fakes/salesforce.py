@@ -1075,6 +1075,7 @@ class FakeSalesforce(FakeServer):
         token: str = DEFAULT_TOKEN,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
+        issued_token_prefix: str = "00DFAKE000000001!AQ0AQIssued",
         api_limit: int = 1_000_000,
         min_batch_size: int = 200,
     ) -> None:
@@ -1084,6 +1085,7 @@ class FakeSalesforce(FakeServer):
         self.tokens = {token}
         self.client_id = client_id
         self.client_secret = client_secret
+        self.issued_token_prefix = issued_token_prefix
         self.api_limit = api_limit
         self.api_usage = 0
         self.min_batch_size = min_batch_size
@@ -1254,7 +1256,7 @@ class FakeSalesforce(FakeServer):
             return Response(
                 400, {"error": "invalid_client", "error_description": "invalid client credentials"}
             )
-        issued = f"00DFAKE000000001!AQ0AQIssued{len(self.tokens):04d}Token"
+        issued = f"{self.issued_token_prefix}{len(self.tokens):04d}Token"
         self.tokens.add(issued)
         return Response(
             200,
@@ -1382,7 +1384,8 @@ def serve_crm(
 ) -> FakeSalesforce:
     """A fake Salesforce serving the CRM given as files-contract tables (not started).
 
-    server_options go to FakeSalesforce: token, client_id, client_secret, api_limit,
+    server_options go to FakeSalesforce: token, client_id, client_secret,
+    issued_token_prefix (of the tokens the client-credentials flow issues), api_limit,
     min_batch_size (Salesforce's is 200; tests lower it to page small data).
     """
     org = SalesforceOrg.from_crm(
