@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext
 
 from crm_kpi.settings import Settings
 from orchestration.automation.alerts import send_flag_alerts
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.serving.assets import SERVING_KEY
 from warehouse.db import connect
 
@@ -32,7 +33,7 @@ def alerts_asset(settings: Settings) -> dg.AssetsDefinition:
         "weak signals) once to CRM_KPI_ALERT_WEBHOOK, and to this log.",
         pool="build_duckdb",
     )
-    def _alerts(context: AssetExecutionContext) -> dg.MaterializeResult:
+    def _alerts(context: AssetExecutionContext, run_lock: RunLockResource) -> dg.MaterializeResult:
         day = _measured_day(settings)
         if day is None:
             context.log.info("a backfill of past days: no alerts")

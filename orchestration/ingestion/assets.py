@@ -13,6 +13,7 @@ from crm_kpi.settings import Settings
 from ingestion.pipeline import finish_interrupted_load, make_pipeline
 from ingestion.registry import build_source
 from orchestration.ingestion.transient import is_transient
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.lib.translators import RawTableTranslator
 
 # A CRM outage that outlasts the HTTP client's own retries: try the whole load again
@@ -54,7 +55,12 @@ def source_assets(
         pool="build_duckdb",
         description=f"Loads the {source_name} source into raw_{source_name} with dlt.",
     )
-    def _load(context: AssetExecutionContext, dlt: DagsterDltResource, config: LoadConfig):
+    def _load(
+        context: AssetExecutionContext,
+        dlt: DagsterDltResource,
+        run_lock: RunLockResource,
+        config: LoadConfig,
+    ):
         pipeline = make_pipeline(source_name, settings.build_db, settings.dlt_dir)
         try:
             finished = finish_interrupted_load(pipeline)

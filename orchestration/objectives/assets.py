@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext
 from pydantic import Field
 
 from crm_kpi.settings import Settings
+from orchestration.lib.run_lock import RunLockResource
 from warehouse.objectives_load import load_objectives
 
 OBJECTIVE_TABLES = ("objectives", "milestones", "okrs", "okr_key_results", "progress_dates")
@@ -49,7 +50,9 @@ def objectives_asset(settings: Settings) -> dg.AssetsDefinition:
         name="objectives",
         pool="build_duckdb",
     )
-    def _objectives(context: AssetExecutionContext, config: ObjectivesConfig):
+    def _objectives(
+        context: AssetExecutionContext, run_lock: RunLockResource, config: ObjectivesConfig
+    ):
         dates = progress_dates(config, settings)
         loaded = load_objectives(settings, dates)
         context.log.info(

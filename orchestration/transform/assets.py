@@ -14,6 +14,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from crm_kpi.settings import Settings
 from orchestration.lib.dbt_output import DbtLogSink
 from orchestration.lib.dbt_project import dbt_vars, prepare_manifest, target_dir
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.lib.translators import WarehouseTranslator
 from orchestration.transform.metadata import asset_metadata
 
@@ -38,7 +39,9 @@ def warehouse_assets(settings: Settings, sources: tuple[str, ...]) -> dg.AssetsD
         dagster_dbt_translator=WarehouseTranslator(),
         pool="build_duckdb",
     )
-    def _build(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def _build(
+        context: AssetExecutionContext, dbt: DbtCliResource, run_lock: RunLockResource
+    ) -> Iterator[Any]:
         # One `dbt build` for the whole graph: dbt costs ~5 s per command.
         release_memory()
         sink = DbtLogSink(context.log)
