@@ -53,6 +53,14 @@ def alerts_asset(settings: Settings) -> dg.AssetsDefinition:
                 "as_of": day.isoformat(),
                 "alerts": len(alerts),
                 "delivered": delivery.sent,
+                # Why new alerts did not reach the webhook (empty: they did, or none).
+                "not_delivered": (
+                    delivery.error or ""
+                    if alerts and settings.alert_webhook and not delivery.sent
+                    else ""
+                ),
+                "webhook": bool(settings.alert_webhook),
+                "alert_messages": dg.MetadataValue.json([a.message for a in alerts]),
                 "messages": dg.MetadataValue.md(
                     "\n".join(f"- **{a.severity}** {a.message}" for a in alerts) or "none"
                 ),

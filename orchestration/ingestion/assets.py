@@ -9,7 +9,8 @@ from dagster_dlt import DagsterDltResource
 from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
-from crm_kpi.settings import Settings
+from crm_kpi.progress import is_quiet
+from crm_kpi.settings import Settings, SettingsError
 from ingestion.pipeline import finish_interrupted_load, make_pipeline
 from ingestion.registry import build_source
 from orchestration.ingestion.transient import is_transient
@@ -23,7 +24,17 @@ RETRIES = 2
 
 def retry_delay_s() -> float:
     """Seconds before the first retry, doubled after each (CRM_KPI_INGESTION_RETRY_DELAY_S)."""
-    return float(os.environ.get("CRM_KPI_INGESTION_RETRY_DELAY_S") or 30)
+    text = os.environ.get("CRM_KPI_INGESTION_RETRY_DELAY_S") or "30"
+    try:
+        delay = float(text)
+    except ValueError:
+        delay = -1.0
+    if not 0 <= delay <= 3600:
+        raise SettingsError(
+            f"CRM_KPI_INGESTION_RETRY_DELAY_S={text!r} must be a number of seconds from 0 "
+            "to 3600 (default 30)."
+        )
+    return delay
 
 
 class LoadConfig(dg.Config):
@@ -61,7 +72,9 @@ def source_assets(
         run_lock: RunLockResource,
         config: LoadConfig,
     ):
-        pipeline = make_pipeline(source_name, settings.build_db, settings.dlt_dir)
+        pipeline = make_pipeline(
+            source_name, settings.build_db, settings.dlt_dir, progress=not is_quiet()
+        )
         try:
             finished = finish_interrupted_load(pipeline)
             if finished:

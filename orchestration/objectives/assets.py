@@ -60,6 +60,12 @@ def objectives_asset(settings: Settings) -> dg.AssetsDefinition:
             f"from {loaded.path}, measured as of {dates[0]}"
             + (f" to {dates[-1]}" if len(dates) > 1 else "")
         )
+        path, _ = settings.objectives_file()
+        if path is not None and not loaded.objectives and not loaded.okrs:
+            context.log.warning(
+                f"{path} holds no objectives: the scorecard shows none (how to write "
+                "them: docs/objectives.md, and the example objectives.yml of crm-kpi)"
+            )
         for table in OBJECTIVE_TABLES:
             yield dg.MaterializeResult(asset_key=dg.AssetKey(["raw_objectives", table]))
 
