@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orchestration.automation.sensors import failure_message
 from orchestration.lib.run_lock import RunLockResource
 from warehouse.run_lock import (
     RunLockBusyError,
@@ -131,11 +132,18 @@ def test_a_dagster_run_holds_the_lock_from_start_to_end(tmp_path: Path) -> None:
 def test_a_dagster_run_is_refused_while_another_run_holds_the_lock(
     tmp_path: Path, other_holder: subprocess.Popen
 ) -> None:
-    result = _job(tmp_path / "data").execute_in_process(raise_on_error=False)
-    assert not result.success
-    failures = [
-        e.event_specific_data.error.to_string()
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE
-    ]
-    assert failures and f"PID {other_holder.pid}" in failures[0]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _job(tmp_path / "data").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        assert not result.success
+        # What the run-failure sensor posts to the webhook: the holder, not "an exception
+        # was thrown during execution".
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_run_failure",
+            dagster_event=result.get_run_failure_event(),
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+        ).for_run_failure()
+        message = failure_message(context)
+    assert f"Another run is using {tmp_path / 'data'}: PID {other_holder.pid}" in message
