@@ -6,7 +6,7 @@ full snapshot: a deal missing from the next export is deleted):
 - `deals`, `stage_history`, `accounts`, `owners` (required files)
 - `stages`, `fx_rates` (optional files; empty tables when absent)
 
-The columns are DESIGN.md's input contract (`ingestion/files/contract.py`). The whole
+The columns are the input contract of docs/crm-model.md (`ingestion/files/contract.py`). The whole
 folder is checked before anything is handed to dlt, so a file that breaks the contract
 stops the run with the file, line and column, and nothing is loaded.
 

@@ -65,7 +65,7 @@ class ContractError(ValueError):
         if total > len(problems):
             lines.append(f"- ... and {total - len(problems)} more problems")
         super().__init__(
-            f"The CRM export in {folder} breaks the files contract (see DESIGN.md, "
+            f"The CRM export in {folder} breaks the files contract (docs/crm-model.md, "
             f"'The files source'); nothing was loaded from this run. "
             f"{total} problem(s):\n" + "\n".join(lines)
         )
