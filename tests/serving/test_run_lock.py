@@ -133,9 +133,7 @@ def test_a_dagster_run_is_refused_while_another_run_holds_the_lock(
     tmp_path: Path, other_holder: subprocess.Popen
 ) -> None:
     with dg.DagsterInstance.ephemeral() as instance:
-        result = _job(tmp_path / "data").execute_in_process(
-            instance=instance, raise_on_error=False
-        )
+        result = _job(tmp_path / "data").execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
         # What the run-failure sensor posts to the webhook: the holder, not "an exception
         # was thrown during execution".
