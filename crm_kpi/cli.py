@@ -258,6 +258,7 @@ def demo(
     deals: Annotated[int, typer.Option(help="Number of deals of the demo CRM.", min=100)] = 5000,
     seed: Annotated[int, typer.Option(help="Seed of the demo CRM (same seed, same CRM).")] = 42,
     as_of: AsOf = None,
+    strict_alerts: StrictAlerts = False,
     verbose: Verbose = False,
 ) -> None:
     """Generate the demo CRM, run the whole pipeline on it and print the KPIs."""
@@ -269,9 +270,10 @@ def demo(
     _check_objectives_file(settings)
     overrides = {"demo": {"deals": deals, "seed": seed, "as_of": day.isoformat()}}
     with _locked(settings, verbose):
-        _report(settings, _execute(settings, ("demo",), day, overrides))
+        code = _report(settings, _execute(settings, ("demo",), day, overrides), strict_alerts)
     _print_kpis(settings)
     _print_scorecard(settings)
+    raise typer.Exit(code)
 
 
 @app.command()
