@@ -113,9 +113,7 @@ def test_a_second_run_is_refused_at_once_and_the_first_publishes(
     assert "Extract files" not in err and "Running dbt command" not in err
 
 
-def test_a_run_killed_during_dbt_build_leaves_nothing_running(
-    tmp_path: Path, export: Path
-) -> None:
+def test_a_run_killed_during_dbt_build_leaves_nothing_running(tmp_path: Path, export: Path) -> None:
     data_dir = tmp_path / "data"
     env = _env(data_dir, export)
     run = _start(env)
