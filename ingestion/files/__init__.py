@@ -16,6 +16,7 @@ Settings: `SOURCES__FILES__PATH` (or `path` under `[sources.files]` in
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from dlt.extract.source import DltResource
 
 from ingestion.files.contract import ENTITIES
 from ingestion.files.reader import ContractError, ValidatedExport
+from ingestion.registry import SourceNotConfiguredError
 
 __all__ = ["ContractError", "files_source"]
 
@@ -48,6 +50,14 @@ class _Export:
 
 @dlt.source(name="files")
 def files_source(path: str = dlt.config.value) -> tuple[DltResource, ...]:
+    # dlt looks `path` up as sources.files.path, then sources.path, then plain `path`,
+    # which is the shell's PATH: without SOURCES__FILES__PATH every shell "configured" the
+    # files source with a list of program folders.
+    if path == os.environ.get("PATH") and os.pathsep in path:
+        raise SourceNotConfiguredError(
+            "source 'files' is not configured: set SOURCES__FILES__PATH to the folder of the "
+            "CRM export (or `path` under [sources.files] in .dlt/config.toml)"
+        )
     export = _Export(Path(path).expanduser().resolve())
 
     @dlt.resource(write_disposition="replace", primary_key=ENTITIES["deals"].primary_key)
