@@ -137,9 +137,11 @@ def test_a_run_killed_during_dbt_build_leaves_nothing_running(tmp_path: Path, ex
     )
     assert _lock_pid(data_dir) == run.pid  # nothing could remove it
 
-    again = run_cli(*_run_args(), env=env)
+    again = run_cli(*_run_args(), "--verbose", env=env)
     assert again.returncode == 0, again.stderr
     assert f"Took over the run lock of PID {run.pid}" in again.stderr
+    # --verbose: the tools' own output too.
+    assert "Extract files" in again.stderr and "Running dbt command" in again.stderr
     assert "Conflicting lock" not in again.stderr and "internet" not in again.stderr
     assert not (data_dir / "run.lock").exists()
 
