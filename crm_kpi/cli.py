@@ -180,6 +180,8 @@ def _execute(
 def _report(settings: Settings, outcome, strict_alerts: bool = False) -> int:
     """The run's final summary: published or failed (and why), its warnings, its alerts.
     Raises typer.Exit(1) when the run failed; returns the exit code otherwise."""
+    if not outcome.success and outcome.interrupted:
+        raise _fail("Interrupted; serving.duckdb was left as it was.", EXIT_INTERRUPTED)
     if not outcome.success:
         err.print("[red]The run failed; serving.duckdb was left as it was.[/]")
         for message in outcome.errors:

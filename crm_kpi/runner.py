@@ -47,12 +47,21 @@ class RunOutcome:
     warnings: list[str] = field(default_factory=list)
     alerts: AlertOutcome | None = None
 
+    @property
+    def interrupted(self) -> bool:
+        return INTERRUPTED in self.errors
+
+
+INTERRUPTED = "the run was interrupted (Ctrl+C or SIGTERM)"
+
 
 def _root_message(error: SerializableErrorInfo) -> str:
     """The innermost error's message: the one that says what to fix, not where it surfaced."""
     chain = [error]
     while chain[-1].cause is not None:
         chain.append(chain[-1].cause)
+    if any(info.cls_name == "DagsterExecutionInterruptedError" for info in chain):
+        return INTERRUPTED
     for info in reversed(chain):
         message = (info.message or "").strip()
         if message:

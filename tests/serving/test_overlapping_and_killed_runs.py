@@ -161,3 +161,24 @@ def test_a_failing_dbt_build_is_one_clear_line(tmp_path: Path, export: Path) -> 
     assert Path(log_file).is_file()
     assert not (data_dir / "serving.duckdb").exists()
     assert not (data_dir / "run.lock").exists()
+
+
+def test_a_run_stopped_with_sigterm_ends_cleanly(tmp_path: Path, export: Path) -> None:
+    data_dir = tmp_path / "data"
+    run = _start(_env(data_dir, export))
+    try:
+        _wait_for(
+            lambda: [p for p in descendants(run.pid) if "crm-kpi-dbt build" in command_line(p)],
+            180,
+            "dbt build to start",
+        )
+        children = descendants(run.pid)
+        run.send_signal(signal.SIGTERM)  # as systemd or a scheduler stops a job
+        _, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 130
+    assert err.strip().endswith("Interrupted; serving.duckdb was left as it was.")
+    assert "Traceback" not in err
+    assert not [p for p in children if is_running(p)]
+    assert not (data_dir / "run.lock").exists()  # released, not left for a take-over
