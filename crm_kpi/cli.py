@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -15,8 +19,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from crm_kpi.settings import PROJECT_ROOT, Settings, SettingsError
+
+# Exit codes (README, "Exit codes").
+EXIT_FAILED = 1  # the run failed; serving.duckdb was left as it was
+EXIT_USAGE = 2  # a bad setting, option or input file: nothing ran
+EXIT_BUSY = 3  # another run holds the data directory
+EXIT_ALERTS = 4  # published, but new alerts were not delivered (--strict-alerts)
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     help="CRM opportunities to sales KPIs and objectives, in DuckDB marts.",
@@ -37,22 +49,83 @@ AsOf = Annotated[
 ]
 
 
-def _settings() -> Settings:
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Also show the tools' own output: dlt's progress blocks, dagster-dbt's "
+        "notices and the dbt command it runs.",
+    ),
+]
+StrictAlerts = Annotated[
+    bool,
+    typer.Option(
+        "--strict-alerts",
+        help=f"Exit with code {EXIT_ALERTS} when new alerts could not be delivered to the "
+        "webhook (the marts are published all the same).",
+    ),
+]
+
+
+def _fail(message: str, code: int, prefix: str = "") -> typer.Exit:
+    """Print `message` (plain text: no markup is read in it) and the exit to raise."""
+    text = Text(prefix, style="red") + Text(message, style="" if prefix else "red")
+    err.print(text, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _settings(pipeline: bool = False) -> Settings:
+    """The settings; for a command that runs the pipeline, every setting its steps read
+    later is checked too, so a bad one stops it now (rc 2) rather than after the build."""
     try:
+        if pipeline:
+            from crm_kpi.preflight import check_settings
+
+            return check_settings()
         return Settings.from_env()
     except SettingsError as exc:
-        err.print(f"[red]Configuration error:[/] {exc}")
-        raise typer.Exit(2) from None
+        for line in str(exc).splitlines():
+            err.print(Text("Configuration error: ", style="red") + line, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
-def _as_of(value: str | None, settings: Settings) -> date:
+@contextlib.contextmanager
+def _locked(settings: Settings, verbose: bool) -> Iterator[None]:
+    """Hold the data directory's run lock for the command (refused at once, rc 3, when
+    another run holds it), with quiet or verbose progress; SIGTERM stops the run as
+    Ctrl+C does, so the run ends cleanly and the lock is released."""
+    from crm_kpi.progress import set_quiet
+    from warehouse.run_lock import RunLockBusyError, acquire, release
+
+    set_quiet(not verbose)
+    try:
+        acquired = acquire(settings.data_dir)
+    except RunLockBusyError as exc:
+        raise _fail(str(exc), EXIT_BUSY) from None
+    if acquired.stale is not None:
+        err.print(
+            f"Took over the run lock of {acquired.stale.describe()}, which ended without "
+            "releasing it (killed?).",
+            highlight=False,
+        )
+    previous = signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _fail("Interrupted; serving.duckdb was left as it was.", EXIT_INTERRUPTED) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        release(settings.data_dir)
+
+
+def _as_of(value: str | None, settings: Settings, option: str = "--as-of") -> date:
     if not value:
         return settings.default_as_of()
     try:
         return date.fromisoformat(value)
     except ValueError:
-        err.print(f"[red]--as-of {value!r} is not a date: write it as YYYY-MM-DD.[/]")
-        raise typer.Exit(2) from None
+        raise _fail(f"{option} {value!r} is not a date: write it as YYYY-MM-DD.", 2) from None
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -88,34 +161,74 @@ def _execute(
     as_of: date,
     overrides=None,
     full_refresh: bool = False,
-) -> None:
-    from crm_kpi.runner import run_refresh
+) -> object:
+    from crm_kpi.runner import explain, run_refresh
 
     err.print(
-        f"Running the pipeline for {', '.join(sources)} as of {as_of} (data in {settings.data_dir})"
+        f"Running the pipeline for {', '.join(sources)} as of {as_of} "
+        f"(data in {settings.data_dir})",
+        highlight=False,
     )
     try:
-        outcome = run_refresh(settings, sources, as_of, overrides, full_refresh)
+        return run_refresh(settings, sources, as_of, overrides, full_refresh)
+    except KeyboardInterrupt:
+        raise
     except Exception as exc:  # noqa: BLE001 - a configuration error before the run starts
-        err.print(f"[red]The pipeline could not start:[/] {exc}")
-        raise typer.Exit(1) from None
-    _report(settings, outcome)
+        raise _fail(explain(str(exc)), EXIT_FAILED, "The pipeline could not start: ") from None
 
 
-def _report(settings: Settings, outcome) -> None:
+def _report(settings: Settings, outcome, strict_alerts: bool = False) -> int:
+    """The run's final summary: published or failed (and why), its warnings, its alerts.
+    Raises typer.Exit(1) when the run failed; returns the exit code otherwise."""
+    if not outcome.success and outcome.interrupted:
+        raise _fail("Interrupted; serving.duckdb was left as it was.", EXIT_INTERRUPTED)
     if not outcome.success:
         err.print("[red]The run failed; serving.duckdb was left as it was.[/]")
         for message in outcome.errors:
             err.print(message, markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
-    err.print(f"[green]Published[/] {settings.serving_db}")
+        raise typer.Exit(EXIT_FAILED)
+    err.print(
+        Text.assemble(("Published ", "green"), f"{settings.serving_db} (as of {outcome.as_of})"),
+        highlight=False,
+    )
+    if outcome.warnings:
+        err.print(f"{len(outcome.warnings)} warning(s):", style="yellow")
+        for message in outcome.warnings:
+            err.print(f"  - {message}", markup=False, highlight=False, soft_wrap=True)
+    alerts = outcome.alerts
+    if alerts is None or not alerts.count:
+        err.print("No new alerts.")
+        return 0
+    if not alerts.webhook:
+        err.print(
+            f"{alerts.count} new alert(s), logged only (set CRM_KPI_ALERT_WEBHOOK to send them)."
+        )
+        return 0
+    if alerts.delivered:
+        err.print(f"{alerts.count} new alert(s) sent to the webhook.")
+        return 0
+    err.print(
+        Text.assemble(
+            (f"{alerts.count} new alert(s) NOT delivered", "bold red"),
+            f": {alerts.error}. They stay pending and go out with the next run:",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    for message in alerts.messages:
+        err.print(f"  - {message}", markup=False, highlight=False, soft_wrap=True)
+    return EXIT_ALERTS if strict_alerts else 0
 
 
 def _print_scorecard(settings: Settings, as_of: date | None = None) -> None:
     from crm_kpi.scorecard import render
-    from warehouse.queries import scorecard
+    from warehouse.queries import NotMeasuredError, ServingFileMissingError, scorecard
 
-    render(scorecard(settings.serving_db, as_of), out)
+    try:
+        card = scorecard(settings.serving_db, as_of)
+    except (NotMeasuredError, ServingFileMissingError) as exc:
+        raise _fail(str(exc), EXIT_FAILED) from None
+    render(card, out)
 
 
 def _built_warehouse(settings: Settings) -> tuple[date, tuple[str, ...]]:
@@ -123,11 +236,10 @@ def _built_warehouse(settings: Settings) -> tuple[date, tuple[str, ...]]:
 
     state = warehouse_state(settings)
     if state is None:
-        err.print(
-            f"[red]No marts in {settings.data_dir} yet:[/] run `crm-kpi run` (or `crm-kpi "
-            "demo`) first."
+        raise _fail(
+            f"No marts in {settings.data_dir} yet: run `crm-kpi run` (or `crm-kpi demo`) first.",
+            EXIT_USAGE,
         )
-        raise typer.Exit(2)
     return state
 
 
@@ -140,7 +252,7 @@ def _check_objectives_file(settings: Settings) -> None:
         read_objectives(settings)
     except ObjectivesFileError as exc:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 @app.command()
@@ -148,18 +260,22 @@ def demo(
     deals: Annotated[int, typer.Option(help="Number of deals of the demo CRM.", min=100)] = 5000,
     seed: Annotated[int, typer.Option(help="Seed of the demo CRM (same seed, same CRM).")] = 42,
     as_of: AsOf = None,
+    strict_alerts: StrictAlerts = False,
+    verbose: Verbose = False,
 ) -> None:
     """Generate the demo CRM, run the whole pipeline on it and print the KPIs."""
-    settings = _settings()
+    settings = _settings(pipeline=True)
     if settings.objectives_path is None:
         # The shipped example objectives are written for the demo CRM.
         settings = dataclasses.replace(settings, objectives_path=PROJECT_ROOT / "objectives.yml")
     day = _as_of(as_of, settings)
     _check_objectives_file(settings)
     overrides = {"demo": {"deals": deals, "seed": seed, "as_of": day.isoformat()}}
-    _execute(settings, ("demo",), day, overrides)
+    with _locked(settings, verbose):
+        code = _report(settings, _execute(settings, ("demo",), day, overrides), strict_alerts)
     _print_kpis(settings)
     _print_scorecard(settings)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -181,6 +297,8 @@ def run(
             "longer reports.",
         ),
     ] = False,
+    strict_alerts: StrictAlerts = False,
+    verbose: Verbose = False,
 ) -> None:
     """One pipeline run: load the sources, build and check the marts, publish them."""
     from ingestion.registry import (
@@ -190,37 +308,35 @@ def run(
         enabled_sources,
     )
 
-    settings = _settings()
+    settings = _settings(pipeline=True)
     try:
         sources = enabled_sources(tuple(source or ()) or settings.sources)
         for name in sources:
             build_source(name)
     except (UnknownSourceError, SourceNotConfiguredError) as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
+        raise _fail(str(exc), EXIT_USAGE) from None
     if not sources:
-        err.print(
-            "[red]No source is configured.[/] Set SOURCES__FILES__PATH to a folder of CRM "
-            "export files (see README), a CRM token such as SOURCES__HUBSPOT__API_KEY, or "
-            "try `crm-kpi demo`."
+        raise _fail(
+            "No source is configured. Set SOURCES__FILES__PATH to a folder of CRM export files "
+            "(see README and docs/crm-model.md), a CRM token such as SOURCES__HUBSPOT__API_KEY, "
+            "or try `crm-kpi demo`.",
+            EXIT_USAGE,
         )
-        raise typer.Exit(2)
     day = _as_of(as_of, settings)
     _check_objectives_file(settings)
-    _execute(settings, sources, day, full_refresh=full_refresh)
+    with _locked(settings, verbose):
+        code = _report(
+            settings, _execute(settings, sources, day, full_refresh=full_refresh), strict_alerts
+        )
+    raise typer.Exit(code)
 
 
 @app.command()
 def status(as_of: AsOf = None) -> None:
-    """The objective scorecard: each objective's actual, expected, pace and status."""
-    from warehouse.queries import ServingFileMissingError
-
+    """The objective scorecard: each objective's actual, expected, pace and status, and
+    every week or month of an objective set per week or month."""
     settings = _settings()
-    try:
-        _print_scorecard(settings, _as_of(as_of, settings) if as_of else None)
-    except ServingFileMissingError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
+    _print_scorecard(settings, _as_of(as_of, settings) if as_of else None)
 
 
 @app.command()
@@ -232,47 +348,53 @@ def doctor() -> None:
 
 
 @app.command()
-def objectives(as_of: AsOf = None) -> None:
+def objectives(
+    as_of: AsOf = None, strict_alerts: StrictAlerts = False, verbose: Verbose = False
+) -> None:
     """Measure the objectives again after objectives.yml changed, without loading the CRM."""
     from crm_kpi.runner import run_objectives
 
-    settings = _settings()
-    built_as_of, sources = _built_warehouse(settings)
-    day = _as_of(as_of, settings) if as_of else built_as_of
-    if day > built_as_of:
-        err.print(
-            f"[red]The marts hold data up to {built_as_of}:[/] run `crm-kpi run --as-of {day}` "
-            "to measure objectives as of a later day."
-        )
-        raise typer.Exit(2)
+    settings = _settings(pipeline=True)
+    day = _as_of(as_of, settings) if as_of else None
     _check_objectives_file(settings)
-    _report(settings, run_objectives(settings, sources, day))
+    with _locked(settings, verbose):
+        built_as_of, sources = _built_warehouse(settings)
+        day = day or built_as_of
+        if day > built_as_of:
+            raise _fail(
+                f"The marts hold data up to {built_as_of}: run `crm-kpi run --as-of {day}` to "
+                "measure objectives as of a later day.",
+                EXIT_USAGE,
+            )
+        code = _report(settings, run_objectives(settings, sources, day), strict_alerts)
     _print_scorecard(settings, day)
+    raise typer.Exit(code)
 
 
 @app.command()
 def backfill(
     start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")],
+    verbose: Verbose = False,
 ) -> None:
     """Fill objective_progress as of every day of a range, so a new objective shows its
     history at once (measured from the marts already built)."""
     from crm_kpi.runner import run_objectives
 
-    settings = _settings()
-    built_as_of, sources = _built_warehouse(settings)
-    first, last = _as_of(start, settings), _as_of(end, settings)
+    settings = _settings(pipeline=True)
+    first, last = _as_of(start, settings, "--from"), _as_of(end, settings, "--to")
     if first > last:
-        err.print(f"[red]--from {first} is after --to {last}.[/]")
-        raise typer.Exit(2)
-    if last > built_as_of:
-        err.print(
-            f"[red]The marts hold data up to {built_as_of}:[/] --to must not be later "
-            "(run `crm-kpi run` first)."
-        )
-        raise typer.Exit(2)
+        raise _fail(f"--from {first} is after --to {last}.", EXIT_USAGE)
     _check_objectives_file(settings)
-    _report(settings, run_objectives(settings, sources, first, last))
+    with _locked(settings, verbose):
+        built_as_of, sources = _built_warehouse(settings)
+        if last > built_as_of:
+            raise _fail(
+                f"The marts hold data up to {built_as_of}: --to must not be later (run "
+                "`crm-kpi run` first).",
+                EXIT_USAGE,
+            )
+        _report(settings, run_objectives(settings, sources, first, last))
     err.print(f"Objective progress measured as of {first} through {last}.")
 
 
@@ -282,17 +404,29 @@ def query(
     fmt: Annotated[
         str, typer.Option("--format", help="table, csv or json.", case_sensitive=False)
     ] = "table",
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds after which the query is stopped (0: never).", min=0
+        ),
+    ] = 60.0,
 ) -> None:
     """Run read-only SQL on the marts (schema `marts` of serving.duckdb)."""
     from warehouse.queries import QueryError, ServingFileMissingError, run_query
 
+    fmt = fmt.lower()
+    if fmt not in ("table", "csv", "json"):
+        raise _fail(f"--format {fmt!r}: use table, csv or json.", EXIT_USAGE)
     settings = _settings()
     try:
-        result = run_query(settings.serving_db, sql)
+        result = run_query(settings.serving_db, sql, timeout_s=timeout or None)
     except (QueryError, ServingFileMissingError) as exc:
-        err.print(f"[red]{exc}[/]", markup=True, highlight=False)
-        raise typer.Exit(1) from None
-    fmt = fmt.lower()
+        raise _fail(str(exc), EXIT_FAILED) from None
+    if result.statements > 1:
+        err.print(
+            f"Note: {result.statements} statements were run; only the last one's result is shown.",
+            style="yellow",
+        )
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(result.columns)
@@ -301,15 +435,12 @@ def query(
         rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
         json.dump(rows, sys.stdout, default=str, indent=2)
         sys.stdout.write("\n")
-    elif fmt == "table":
+    else:
         table = Table(*result.columns)
         for row in result.rows:
             table.add_row(*("" if v is None else str(v) for v in row))
         out.print(table)
         err.print(f"{len(result.rows)} row(s)")
-    else:
-        err.print(f"[red]--format {fmt!r}: use table, csv or json.[/]")
-        raise typer.Exit(2)
 
 
 @app.command()
@@ -399,8 +530,13 @@ def docs(
     """The models, columns, KPIs and metrics documented by dbt, as one HTML file."""
     from warehouse.report import ReportError
     from warehouse.report.dbt_docs import generate_docs
+    from warehouse.run_lock import RunLockBusyError, holder
 
     settings = _settings()
+    running = holder(settings.data_dir)
+    if running is not None:
+        # dbt reads the build file, which the run holds: wait for it rather than fail in dbt.
+        raise _fail(str(RunLockBusyError(settings.data_dir, running)), EXIT_BUSY)
     try:
         page = generate_docs(settings, out_dir or settings.data_dir / "docs")
     except ReportError as exc:
@@ -415,7 +551,18 @@ def ui(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Start the Dagster UI and daemon (the daemon fires the nightly schedule)."""
-    settings = _settings()
+    settings = _settings(pipeline=True)
+    # The definitions are loaded by `dagster dev`'s code server: check them here, where a
+    # mistake reaches the person who started the UI.
+    from ingestion.registry import enabled_sources
+
+    if not enabled_sources(settings.sources):
+        raise _fail(
+            "No source is configured for the nightly refresh: set SOURCES__FILES__PATH to a "
+            "folder of CRM export files (see README), or a CRM token such as "
+            "SOURCES__HUBSPOT__API_KEY.",
+            EXIT_USAGE,
+        )
     home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
@@ -430,7 +577,57 @@ def ui(
         "-p",
         str(port),
     ]
-    raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_ROOT))
+    raise typer.Exit(_serve(command, env))
+
+
+def _serve(command: list[str], env: dict[str, str], grace_s: float = 30.0) -> int:
+    """Run `dagster dev` until it ends or this process is told to stop (SIGTERM, SIGINT,
+    SIGHUP); then stop it and every server it started, its whole process group. Killed
+    outright, this process takes `dagster dev` with it (a parent-death signal)."""
+    from crm_kpi.children import preexec_die_with_parent
+
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=PROJECT_ROOT,
+        start_new_session=True,  # its own process group: the webserver, daemon, code server
+        preexec_fn=preexec_die_with_parent(signal.SIGTERM),
+    )
+    stopping: list[float] = []  # when a stop was asked for
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stopping.append(time.monotonic())
+        _signal_group(process.pid, signal.SIGTERM)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _stop)
+    while True:
+        try:
+            code = process.wait(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            if stopping and time.monotonic() > stopping[0] + grace_s:
+                _signal_group(process.pid, signal.SIGKILL)
+    if not stopping:
+        _signal_group(process.pid, signal.SIGTERM)  # it ended alone: so do its servers
+        return code
+    # The servers it started stop on their own; whatever outlives the grace is killed.
+    while _signal_group(process.pid, 0) and time.monotonic() < stopping[0] + grace_s:
+        time.sleep(0.2)
+    _signal_group(process.pid, signal.SIGKILL)
+    err.print("Dagster UI stopped.")
+    return 0
+
+
+def _signal_group(group: int, signum: int) -> bool:
+    """Send `signum` to a process group; False when no process of it is left."""
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The catalogue of KPIs that `marts.kpi_values` holds (DESIGN.md, KPI definitions)."""
+"""The catalogue of KPIs that `marts.kpi_values` holds (docs/metrics.md)."""
 
 from __future__ import annotations
 

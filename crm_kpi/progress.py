@@ -1,7 +1,9 @@
 """Concise progress of a pipeline run for a person at a terminal.
 
 Dagster's console logger prints every engine event; a person running `crm-kpi run`
-wants one line per step, the steps' own messages, failed checks and errors.
+wants one line per step, the steps' own messages, failed checks and errors. By default
+(quiet) the notices of the tools underneath are left out too: dlt's progress blocks,
+dagster-dbt's selection notice and the dbt command it echoes; `--verbose` shows them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,30 @@ _STEP_NAMES = {
     "serving": "publish serving.duckdb",
     "alerts": "alerts",
 }
+
+
+# Notices dagster-dbt logs about itself, not about the data: shown with --verbose only.
+_TOOL_NOTICES = (
+    "A dbt subsetted execution",
+    "Running dbt command",
+    "Finished dbt command",
+    "Copying `",
+    "dbt process terminated",
+    "Forwarding interrupt",
+)
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """The CLI's choice for this process: quiet (the default of `crm-kpi`) or verbose."""
+    global _quiet
+    _quiet = quiet
+
+
+def is_quiet() -> bool:
+    """True when the CLI asked for quiet output; a run launched by Dagster is verbose (its
+    compute logs keep everything)."""
+    return _quiet
 
 
 def _step_label(step_key: str | None) -> str:
@@ -52,7 +78,9 @@ class ProgressHandler(logging.Handler):
             message = str(meta.get("orig_message", record.getMessage()))
             # Dagster's "Dependencies for step ... failed" repeats what the failure said;
             # dagster-dbt announces each source test's observation.
-            noise = message.startswith(("Dependencies", "Logging an AssetObservation"))
+            noise = message.startswith(("Dependencies", "Logging an AssetObservation")) or (
+                _quiet and message.startswith(_TOOL_NOTICES)
+            )
             if record.levelno >= logging.INFO and step and not noise:
                 self._write(f"    {message.strip()}")
             return

@@ -44,6 +44,30 @@ def _period(line: ObjectiveLine) -> str:
     return f"{line.period_start} to {line.period_end}"
 
 
+def _status_cell(line: ObjectiveLine) -> Text:
+    overall = line.overall_status
+    cell = Text(overall.replace("_", " "), style=STATUS_STYLES.get(overall, ""))
+    missed = line.missed_text()
+    if missed:
+        cell.append(f"\n{missed}", style="dim")
+    return cell
+
+
+def strip(line: ObjectiveLine) -> Text:
+    """Every sub-period's status in order: 'Sep missed · Oct achieved · Dec on track'."""
+    text = Text()
+    for index, sub in enumerate(line.subperiods):
+        if index:
+            text.append(" · ", style="dim")
+        text.append(sub.label + " ")
+        status = sub.status.replace("_", " ")
+        text.append(
+            status + ("" if sub.ended or sub.status == "not_started" else " (to date)"),
+            style=STATUS_STYLES.get(sub.status, ""),
+        )
+    return text
+
+
 def render(card: Scorecard, console: Console) -> None:
     if card.as_of is None or not card.objectives:
         console.print(
@@ -66,7 +90,7 @@ def render(card: Scorecard, console: Console) -> None:
     ):
         table.add_column(column, justify=justify, overflow="fold")
     order = ["off_track", "at_risk", "missed", "no_data", "on_track", "achieved", "not_started"]
-    lines = sorted(card.objectives, key=lambda o: (order.index(o.status), o.objective_id))
+    lines = sorted(card.objectives, key=lambda o: (order.index(o.overall_status), o.objective_id))
     for line in lines:
         started = line.status != "not_started"
         title = line.title if line.source == "file" else f"{line.title} ({line.source})"
@@ -80,14 +104,20 @@ def render(card: Scorecard, console: Console) -> None:
             _ratio(line.attainment),
             _ratio(line.pace),
             format_metric(line.projected, line.metric, card.currency),
-            Text(line.status.replace("_", " "), style=STATUS_STYLES.get(line.status, "")),
+            _status_cell(line),
         )
     console.print(table)
+    for line in lines:
+        if line.subperiods:
+            console.print(Text.assemble(f"  {line.objective_id} by {line.grain}: ", strip(line)))
     reasons = [
-        line for line in card.objectives if line.status in ("no_data", "at_risk", "off_track")
+        line
+        for line in lines
+        if line.overall_status in ("no_data", "at_risk", "off_track")
+        or (line.subperiods and line.overall_status == "missed")
     ]
     for line in reasons:
-        console.print(f"  {line.objective_id}: {line.status_reason}", style="dim")
+        console.print(f"  {line.objective_id}: {line.overall_reason()}", style="dim")
 
     if card.okrs:
         okrs = Table(title="OKRs", title_justify="left")
@@ -96,7 +126,7 @@ def render(card: Scorecard, console: Console) -> None:
         okrs.add_column("worst key result")
         okrs.add_column("key results")
         for okr in card.okrs:
-            worst = okr.worst_status or "-"
+            worst = okr.worst_overall or okr.worst_status or "-"
             okrs.add_row(
                 okr.title,
                 _ratio(okr.progress),

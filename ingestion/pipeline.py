@@ -23,16 +23,24 @@ def raw_dataset(source_name: str) -> str:
     return f"raw_{source_name}"
 
 
-def make_pipeline(source_name: str, build_db: Path, pipelines_dir: Path) -> dlt.Pipeline:
-    """A dlt pipeline writing `raw_<source_name>` into the DuckDB file `build_db`."""
+def make_pipeline(
+    source_name: str, build_db: Path, pipelines_dir: Path, progress: bool = True
+) -> dlt.Pipeline:
+    """A dlt pipeline writing `raw_<source_name>` into the DuckDB file `build_db`; with
+    `progress`, dlt's progress blocks on stderr."""
     pipelines_dir.mkdir(parents=True, exist_ok=True)
+    # Progress of long loads on stderr, where it does not mix with command output.
+    shown = (
+        {"progress": dlt.progress.log(log_period=10, logger=sys.stderr, dump_system_stats=False)}
+        if progress
+        else {}
+    )
     return dlt.pipeline(
         pipeline_name=source_name,
         destination=dlt.destinations.duckdb(str(build_db)),
         dataset_name=raw_dataset(source_name),
         pipelines_dir=str(pipelines_dir),
-        # Progress of long loads on stderr, where it does not mix with command output.
-        progress=dlt.progress.log(log_period=10, logger=sys.stderr, dump_system_stats=False),
+        **shown,
     )
 
 

@@ -30,6 +30,7 @@ from orchestration.automation.schedules import nightly_schedule
 from orchestration.automation.sensors import run_failure_alert
 from orchestration.ingestion.assets import source_assets
 from orchestration.lib.dbt_project import dbt_env, dbt_executable
+from orchestration.lib.run_lock import RUN_LOCK, RunLockResource
 from orchestration.objectives.assets import objectives_asset
 from orchestration.quality.checks import checked_keys, raw_checks, warehouse_checks
 from orchestration.serving.assets import run_context_asset, serving_asset
@@ -93,6 +94,8 @@ def build_definitions(
         schedules=[nightly_schedule(refresh)],
         sensors=[run_failure_alert(settings)],
         resources={
+            # One run at a time per data dir: every step that writes it needs the lock.
+            RUN_LOCK: RunLockResource(data_dir=str(settings.data_dir)),
             "dlt": DagsterDltResource(),
             "dbt": DbtCliResource(
                 project_dir=str(DBT_PROJECT_DIR),

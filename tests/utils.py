@@ -78,3 +78,39 @@ def kpi(
         [metric, grain, scope_type, scope_value],
     )
     return {start.isoformat(): value for start, value in rows}
+
+
+def _stat(pid: int) -> tuple[int, str] | None:
+    """(parent pid, state letter) of a process from /proc, None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # the name, in parentheses, may hold spaces
+    return int(fields[1]), fields[0]
+
+
+def is_running(pid: int) -> bool:
+    """True while the process exists and is not a zombie (dead, not yet reaped)."""
+    found = _stat(pid)
+    return found is not None and found[1] not in ("Z", "X")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below `pid` (children, their children...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (found := _stat(int(entry.name))) and found[1] != "Z":
+            parents[int(entry.name)] = found[0]
+    below, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - below
+        below |= frontier
+    return below
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""

@@ -6,7 +6,7 @@ full snapshot: a deal missing from the next export is deleted):
 - `deals`, `stage_history`, `accounts`, `owners` (required files)
 - `stages`, `fx_rates` (optional files; empty tables when absent)
 
-The columns are DESIGN.md's input contract (`ingestion/files/contract.py`). The whole
+The columns are the input contract of docs/crm-model.md (`ingestion/files/contract.py`). The whole
 folder is checked before anything is handed to dlt, so a file that breaks the contract
 stops the run with the file, line and column, and nothing is loaded.
 
@@ -16,6 +16,7 @@ Settings: `SOURCES__FILES__PATH` (or `path` under `[sources.files]` in
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from dlt.extract.source import DltResource
 
 from ingestion.files.contract import ENTITIES
 from ingestion.files.reader import ContractError, ValidatedExport
+from ingestion.registry import SourceNotConfiguredError
 
 __all__ = ["ContractError", "files_source"]
 
@@ -48,6 +50,14 @@ class _Export:
 
 @dlt.source(name="files")
 def files_source(path: str = dlt.config.value) -> tuple[DltResource, ...]:
+    # dlt looks `path` up as sources.files.path, then sources.path, then plain `path`,
+    # which is the shell's PATH: without SOURCES__FILES__PATH every shell "configured" the
+    # files source with a list of program folders.
+    if path == os.environ.get("PATH") and os.pathsep in path:
+        raise SourceNotConfiguredError(
+            "source 'files' is not configured: set SOURCES__FILES__PATH to the folder of the "
+            "CRM export (or `path` under [sources.files] in .dlt/config.toml)"
+        )
     export = _Export(Path(path).expanduser().resolve())
 
     @dlt.resource(write_disposition="replace", primary_key=ENTITIES["deals"].primary_key)

@@ -1,4 +1,4 @@
-"""The input contract of the files source (DESIGN.md, "The files source").
+"""The input contract of the files source (docs/crm-model.md, "The files source").
 
 One entry per entity file; each column says its type once loaded, whether the file must
 have the column, whether a value may be empty, and the allowed values or range. The

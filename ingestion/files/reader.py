@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import logging
 import re
 import shutil
 import tempfile
@@ -33,6 +34,8 @@ BATCH_ROWS = 250_000
 # The scratch database lives in memory (writing a million rows of text to a file cost
 # three times their reading); past this much it spills to the scratch folder instead.
 SCRATCH_MEMORY = "1GB"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class ContractError(ValueError):
         if total > len(problems):
             lines.append(f"- ... and {total - len(problems)} more problems")
         super().__init__(
-            f"The CRM export in {folder} breaks the files contract (see DESIGN.md, "
+            f"The CRM export in {folder} breaks the files contract (docs/crm-model.md, "
             f"'The files source'); nothing was loaded from this run. "
             f"{total} problem(s):\n" + "\n".join(lines)
         )
@@ -139,6 +142,8 @@ class ValidatedExport:
         self.row_counts: dict[str, int] = {}
         self._problems: list[Problem] = []
         self._total = 0
+        # What is loaded but worth a person's look (logged once the folder is valid).
+        self.warnings: list[str] = []
 
     # -- checking ---------------------------------------------------------------
 
@@ -183,6 +188,9 @@ class ValidatedExport:
         if self._total:
             self.close()
             raise ContractError(self.folder, self._problems, self._total)
+        self._check_stage_names()
+        for warning in self.warnings:
+            log.warning(warning)
         return self
 
     def _read_text(self, entity: Entity, path: Path) -> dict[str, str] | None:
@@ -424,6 +432,44 @@ class ValidatedExport:
                     f"({count} history row(s) name unknown deals)",
                 ),
             )
+
+    def _check_stage_names(self) -> None:
+        """Stage history naming a stage that the stages file lacks for the deal's pipeline
+        is loaded (it is the deal's real history), but that stage has no probability for
+        the weighted pipeline and no place in the funnel: a warning with file and line."""
+        if "stages" not in self.files or "stage_history" not in self.files:
+            return
+        unknown = """
+            FROM text_stage_history h JOIN text_deals d ON TRIM(d.deal_id) = TRIM(h.deal_id)
+            WHERE NOT EXISTS (
+                SELECT 1 FROM text_stages s
+                WHERE TRIM(s.pipeline) = TRIM(d.pipeline) AND TRIM(s.stage) = TRIM(h.stage)
+            )
+        """
+        count, first = self._con.execute(f"SELECT count(*), min(h.rowid) {unknown}").fetchone()
+        if not count:
+            return
+        deal, stage, pipeline = self._con.execute(
+            "SELECT TRIM(h.deal_id), TRIM(h.stage), TRIM(d.pipeline) FROM text_stage_history h "
+            "JOIN text_deals d ON TRIM(d.deal_id) = TRIM(h.deal_id) WHERE h.rowid = ?",
+            [first],
+        ).fetchone()
+        names = [
+            r[0]
+            for r in self._con.execute(
+                f"SELECT DISTINCT TRIM(h.stage) AS stage {unknown} ORDER BY stage LIMIT 6"
+            ).fetchall()
+        ]
+        history, stages = self.files["stage_history"].name, self.files["stages"].name
+        offset = 1 if history.endswith(".parquet") else 2
+        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        self.warnings.append(
+            f"{history}, {'row' if offset == 1 else 'line'} {first + offset}: stage {stage!r} "
+            f"of deal {deal!r} is not a stage of pipeline {pipeline!r} in {stages}; "
+            f"{count} history row(s) name a stage {stages} lacks ({shown}). They are loaded, "
+            "but such a stage has no probability (weighted pipeline) and no place in the "
+            f"funnel: add it to {stages}, or correct the history."
+        )
 
     # -- reading ----------------------------------------------------------------
 

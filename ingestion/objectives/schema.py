@@ -142,7 +142,7 @@ class ObjectivesFileError(ValueError):
         super().__init__(
             f"The objectives file {path} has {len(problems)} problem(s); no objective was "
             f"loaded. Fix them and run again (the shipped objectives.yml shows every field "
-            f"with comments; DESIGN.md, 'Objectives', has the rules):\n{lines}"
+            f"with comments; docs/objectives.md has the rules):\n{lines}"
         )
 
 

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext
 
 from crm_kpi.settings import Settings
 from orchestration.automation.alerts import send_flag_alerts
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.serving.assets import SERVING_KEY
 from warehouse.db import connect
 
@@ -32,7 +33,7 @@ def alerts_asset(settings: Settings) -> dg.AssetsDefinition:
         "weak signals) once to CRM_KPI_ALERT_WEBHOOK, and to this log.",
         pool="build_duckdb",
     )
-    def _alerts(context: AssetExecutionContext) -> dg.MaterializeResult:
+    def _alerts(context: AssetExecutionContext, run_lock: RunLockResource) -> dg.MaterializeResult:
         day = _measured_day(settings)
         if day is None:
             context.log.info("a backfill of past days: no alerts")
@@ -52,6 +53,14 @@ def alerts_asset(settings: Settings) -> dg.AssetsDefinition:
                 "as_of": day.isoformat(),
                 "alerts": len(alerts),
                 "delivered": delivery.sent,
+                # Why new alerts did not reach the webhook (empty: they did, or none).
+                "not_delivered": (
+                    delivery.error or ""
+                    if alerts and settings.alert_webhook and not delivery.sent
+                    else ""
+                ),
+                "webhook": bool(settings.alert_webhook),
+                "alert_messages": dg.MetadataValue.json([a.message for a in alerts]),
                 "messages": dg.MetadataValue.md(
                     "\n".join(f"- **{a.severity}** {a.message}" for a in alerts) or "none"
                 ),

@@ -2,13 +2,37 @@
 as_of the day before the tick."""
 
 import os
+import zoneinfo
 from datetime import timedelta
 
 import dagster as dg
 from dagster import ScheduleEvaluationContext
+from dagster._utils.schedules import is_valid_cron_string
+
+from crm_kpi.settings import SettingsError
 
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "UTC"
+
+
+def schedule_settings() -> tuple[str, str]:
+    """CRM_KPI_SCHEDULE_CRON and CRM_KPI_SCHEDULE_TIMEZONE, checked (SettingsError)."""
+    cron = (os.environ.get("CRM_KPI_SCHEDULE_CRON") or DEFAULT_CRON).strip()
+    timezone = (os.environ.get("CRM_KPI_SCHEDULE_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+    if not is_valid_cron_string(cron):
+        raise SettingsError(
+            f"CRM_KPI_SCHEDULE_CRON={cron!r} is not a cron schedule: write five fields, "
+            "minute hour day-of-month month day-of-week, such as '0 2 * * *' (02:00 every "
+            "night) or '30 5 * * 1-5' (05:30 on weekdays)."
+        )
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"CRM_KPI_SCHEDULE_TIMEZONE={timezone!r} is not an IANA timezone such as "
+            "'Europe/Paris' or 'UTC'."
+        ) from None
+    return cron, timezone
 
 
 def refresh_run_config(as_of: str) -> dict:
@@ -22,8 +46,7 @@ def refresh_run_config(as_of: str) -> dict:
 
 
 def nightly_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
-    cron = os.environ.get("CRM_KPI_SCHEDULE_CRON") or DEFAULT_CRON
-    timezone = os.environ.get("CRM_KPI_SCHEDULE_TIMEZONE") or DEFAULT_TIMEZONE
+    cron, timezone = schedule_settings()
 
     @dg.schedule(
         name="nightly_refresh",

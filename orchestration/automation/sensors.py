@@ -19,6 +19,17 @@ def failure_message(context: RunFailureSensorContext) -> str:
             while innermost.cause is not None:
                 innermost = innermost.cause
             messages.append(f"{event.step_key}: {innermost.message.strip()}")
+    if not messages:
+        # A run refused before its first step (another run holds the data dir's lock)
+        # fails in its resources' set-up, not in a step.
+        for entry in context.instance.all_logs(
+            context.dagster_run.run_id, of_type=dg.DagsterEventType.RESOURCE_INIT_FAILURE
+        ):
+            error = entry.dagster_event.event_specific_data.error
+            if error is not None:
+                while error.cause is not None:
+                    error = error.cause
+                messages.append(error.message.strip())
     return "; ".join(messages) or context.failure_event.message or "unknown error"
 
 

@@ -1,6 +1,9 @@
 """The dlt loads as Dagster assets: one asset per raw table, grouped by source."""
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -9,11 +12,13 @@ from dagster_dlt import DagsterDltResource
 from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
+from crm_kpi.progress import is_quiet
 from crm_kpi.redaction import scrub_exception
-from crm_kpi.settings import Settings
+from crm_kpi.settings import Settings, SettingsError
 from ingestion.pipeline import finish_interrupted_load, make_pipeline
 from ingestion.registry import build_source
 from orchestration.ingestion.transient import is_transient
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.lib.translators import RawTableTranslator
 
 # A CRM outage that outlasts the HTTP client's own retries: try the whole load again
@@ -23,7 +28,48 @@ RETRIES = 2
 
 def retry_delay_s() -> float:
     """Seconds before the first retry, doubled after each (CRM_KPI_INGESTION_RETRY_DELAY_S)."""
-    return float(os.environ.get("CRM_KPI_INGESTION_RETRY_DELAY_S") or 30)
+    text = os.environ.get("CRM_KPI_INGESTION_RETRY_DELAY_S") or "30"
+    try:
+        delay = float(text)
+    except ValueError:
+        delay = -1.0
+    if not 0 <= delay <= 3600:
+        raise SettingsError(
+            f"CRM_KPI_INGESTION_RETRY_DELAY_S={text!r} must be a number of seconds from 0 "
+            "to 3600 (default 30)."
+        )
+    return delay
+
+
+# The loggers sources warn on (a stage the stages file lacks, records skipped by a CRM):
+# during a load their warnings go to the run's log, and so to the run's summary.
+SOURCE_LOGGERS = ("ingestion", "crm_kpi.salesforce")
+
+
+class _ToRunLog(logging.Handler):
+    def __init__(self, log: dg.DagsterLogManager) -> None:
+        super().__init__(logging.WARNING)
+        self.run_log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.run_log.warning(record.getMessage())
+
+
+@contextlib.contextmanager
+def source_warnings(log: dg.DagsterLogManager) -> Iterator[None]:
+    """The sources' warnings, in the run's log (not also on stderr) while the block runs."""
+    handler = _ToRunLog(log)
+    loggers = [logging.getLogger(name) for name in SOURCE_LOGGERS]
+    kept = [(logger, logger.propagate) for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, propagate in kept:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
 
 
 class LoadConfig(dg.Config):
@@ -55,8 +101,15 @@ def source_assets(
         pool="build_duckdb",
         description=f"Loads the {source_name} source into raw_{source_name} with dlt.",
     )
-    def _load(context: AssetExecutionContext, dlt: DagsterDltResource, config: LoadConfig):
-        pipeline = make_pipeline(source_name, settings.build_db, settings.dlt_dir)
+    def _load(
+        context: AssetExecutionContext,
+        dlt: DagsterDltResource,
+        run_lock: RunLockResource,
+        config: LoadConfig,
+    ):
+        pipeline = make_pipeline(
+            source_name, settings.build_db, settings.dlt_dir, progress=not is_quiet()
+        )
         try:
             finished = finish_interrupted_load(pipeline)
             if finished:
@@ -65,14 +118,15 @@ def source_assets(
                     f"({', '.join(finished)}) before loading afresh"
                 )
             # Parquet, never dlt's default insert_values loader (~30x slower on DuckDB).
-            yield from dlt.run(
-                context=context,
-                dlt_source=build_source(source_name, **overrides),
-                dlt_pipeline=pipeline,
-                dagster_dlt_translator=translator,
-                loader_file_format="parquet",
-                **({"refresh": "drop_sources"} if config.full_refresh else {}),
-            )
+            with source_warnings(context.log):
+                yield from dlt.run(
+                    context=context,
+                    dlt_source=build_source(source_name, **overrides),
+                    dlt_pipeline=pipeline,
+                    dagster_dlt_translator=translator,
+                    loader_file_format="parquet",
+                    **({"refresh": "drop_sources"} if config.full_refresh else {}),
+                )
         except Exception as exc:
             # Dagster keeps a failed step's error chain in its event log and shows it in
             # the UI: no credential may be in it, whatever library wrote the message.

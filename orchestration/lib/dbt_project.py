@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from crm_kpi.children import PARENT_PID_ENV
 from crm_kpi.settings import DBT_PROJECT_DIR, Settings
 
 
@@ -27,6 +28,7 @@ def target_dir(settings: Settings, sources: tuple[str, ...]) -> Path:
 def dbt_env(settings: Settings) -> dict[str, str]:
     """Variables the dbt profile reads; set in this process so dbt subprocesses see them."""
     return {
+        PARENT_PID_ENV: str(os.getpid()),
         "CRM_KPI_BUILD_DB": str(settings.build_db),
         "CRM_KPI_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
@@ -35,9 +37,14 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 
 def dbt_executable() -> str:
-    """The dbt of this virtual environment, whatever PATH says."""
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
+    """The dbt of this virtual environment, whatever PATH says: `crm-kpi-dbt`, dbt in a
+    process that dies with the run that started it (so a killed run leaves no `dbt
+    build` holding build.duckdb), else plain dbt."""
+    for name in ("crm-kpi-dbt", "dbt"):
+        candidate = Path(sys.executable).with_name(name)
+        if candidate.exists():
+            return str(candidate)
+    return "dbt"
 
 
 def dbt_command(

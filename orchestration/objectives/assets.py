@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext
 from pydantic import Field
 
 from crm_kpi.settings import Settings
+from orchestration.lib.run_lock import RunLockResource
 from warehouse.objectives_load import load_objectives
 
 OBJECTIVE_TABLES = ("objectives", "milestones", "okrs", "okr_key_results", "progress_dates")
@@ -49,7 +50,9 @@ def objectives_asset(settings: Settings) -> dg.AssetsDefinition:
         name="objectives",
         pool="build_duckdb",
     )
-    def _objectives(context: AssetExecutionContext, config: ObjectivesConfig):
+    def _objectives(
+        context: AssetExecutionContext, run_lock: RunLockResource, config: ObjectivesConfig
+    ):
         dates = progress_dates(config, settings)
         loaded = load_objectives(settings, dates)
         context.log.info(
@@ -57,6 +60,12 @@ def objectives_asset(settings: Settings) -> dg.AssetsDefinition:
             f"from {loaded.path}, measured as of {dates[0]}"
             + (f" to {dates[-1]}" if len(dates) > 1 else "")
         )
+        path, _ = settings.objectives_file()
+        if path is not None and not loaded.objectives and not loaded.okrs:
+            context.log.warning(
+                f"{path} holds no objectives: the scorecard shows none (how to write "
+                "them: docs/objectives.md, and the example objectives.yml of crm-kpi)"
+            )
         for table in OBJECTIVE_TABLES:
             yield dg.MaterializeResult(asset_key=dg.AssetKey(["raw_objectives", table]))
 

@@ -17,6 +17,7 @@ from expectations.results import QualityGateError, SuiteResult
 from expectations.runner import report, run_suites
 from expectations.settings import QualitySettings
 from expectations.suites import load_layer
+from orchestration.lib.run_lock import RunLockResource
 from warehouse.db import connect
 
 CHECK_NAME = "great_expectations"
@@ -125,7 +126,7 @@ def raw_checks(
         name=f"check_raw_{source}",
         can_subset=True,
     )
-    def _raw(context: AssetCheckExecutionContext):
+    def _raw(context: AssetCheckExecutionContext, run_lock: RunLockResource):
         # Freshness has no table of its own: it reports on the source's first table.
         yield from _validate(
             context, settings, [layer], keys, lambda table: _key(table) if "." in table else keys[0]
@@ -163,7 +164,7 @@ def warehouse_checks(settings: Settings, built: set[dg.AssetKey]) -> dg.AssetChe
         name="check_warehouse",
         can_subset=True,
     )
-    def _warehouse(context: AssetCheckExecutionContext):
+    def _warehouse(context: AssetCheckExecutionContext, run_lock: RunLockResource):
         yield from _validate(context, settings, ["crm", "marts"], keys, table_of_result)
 
     return _warehouse

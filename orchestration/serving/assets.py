@@ -8,6 +8,7 @@ from pydantic import Field
 
 from crm_kpi.settings import Settings
 from expectations.table_checks import record_row_counts
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.quality.checks import row_counted_tables
 from warehouse.db import connect
 from warehouse.publish import publish
@@ -54,7 +55,9 @@ def run_context_asset(settings: Settings, sources: tuple[str, ...]) -> dg.Assets
         name="run_context",
         pool="build_duckdb",
     )
-    def _run_context(context: AssetExecutionContext, config: RunContextConfig):
+    def _run_context(
+        context: AssetExecutionContext, run_lock: RunLockResource, config: RunContextConfig
+    ):
         as_of = date.fromisoformat(config.as_of) if config.as_of else settings.default_as_of()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         con = connect(settings.build_db)
@@ -85,7 +88,7 @@ def serving_asset(
         "blocking check has passed. Analysts and BI tools read this file.",
         pool="build_duckdb",
     )
-    def _serving(context: AssetExecutionContext) -> dg.MaterializeResult:
+    def _serving(context: AssetExecutionContext, run_lock: RunLockResource) -> dg.MaterializeResult:
         tables = publish(settings.build_db, settings.serving_db)
         # The row counts the next run's collapse check compares against: this published run's.
         layers = [*(f"raw:{name}" for name in sources), "crm", "marts"]

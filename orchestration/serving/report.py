@@ -7,6 +7,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from crm_kpi.settings import Settings
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.serving.assets import SERVING_KEY
 from warehouse.report import build_report
 
@@ -27,7 +28,9 @@ def report_asset(settings: Settings) -> dg.AssetsDefinition:
         # always points at a report that was written.
         output_required=False,
     )
-    def _scorecard_report(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+    def _scorecard_report(
+        context: AssetExecutionContext, run_lock: RunLockResource
+    ) -> Iterator[dg.MaterializeResult]:
         out = settings.data_dir / REPORT_FILE
         try:
             path = build_report(settings.serving_db, out)

@@ -10,10 +10,12 @@ import dagster as dg
 import pyarrow as pa
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from crm_kpi.settings import Settings
-from orchestration.lib.dbt_output import DbtLogSink
+from orchestration.lib.dbt_output import DbtLogSink, dbt_failure
 from orchestration.lib.dbt_project import dbt_vars, prepare_manifest, target_dir
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.lib.translators import WarehouseTranslator
 from orchestration.transform.metadata import asset_metadata
 
@@ -38,22 +40,35 @@ def warehouse_assets(settings: Settings, sources: tuple[str, ...]) -> dg.AssetsD
         dagster_dbt_translator=WarehouseTranslator(),
         pool="build_duckdb",
     )
-    def _build(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def _build(
+        context: AssetExecutionContext, dbt: DbtCliResource, run_lock: RunLockResource
+    ) -> Iterator[Any]:
         # One `dbt build` for the whole graph: dbt costs ~5 s per command.
         release_memory()
         sink = DbtLogSink(context.log)
-        with contextlib.redirect_stdout(sink):
-            # Held until dbt is done: only then can the file be read for row counts.
-            events = list(
-                dbt.cli(
-                    # dbt's unit tests check the SQL, not the data: the test suite runs them
-                    # (tests/dbt), a nightly run need not pay for them.
-                    ["build", "--vars", dbt_vars(sources), "--exclude-resource-type", "unit_test"],
-                    context=context,
-                    target_path=target,
-                ).stream()
-            )
-        sink.flush()
+        try:
+            with contextlib.redirect_stdout(sink):
+                # Held until dbt is done: only then can the file be read for row counts.
+                events = list(
+                    dbt.cli(
+                        # dbt's unit tests check the SQL, not the data: the test suite runs
+                        # them (tests/dbt), a nightly run need not pay for them.
+                        [
+                            "build",
+                            "--vars",
+                            dbt_vars(sources),
+                            "--exclude-resource-type",
+                            "unit_test",
+                        ],
+                        context=context,
+                        target_path=target,
+                    ).stream()
+                )
+        except DagsterDbtCliRuntimeError as exc:
+            # The ERROR lines are in the log above; the step fails with one clear line.
+            raise dbt_failure(str(exc.description or exc), target / "dbt.log") from None
+        finally:
+            sink.flush()
         outputs = {
             e.output_name: context.asset_key_for_output(e.output_name)
             for e in events

@@ -58,3 +58,24 @@ def test_a_bad_sql_pushdown_value_says_what_to_write(monkeypatch: pytest.MonkeyP
     with pytest.raises(SettingsError) as raised:
         QualitySettings.from_env()
     assert "CRM_KPI_QUALITY_SQL_PUSHDOWN='maybe' must be 1 or 0" in str(raised.value)
+
+
+def test_every_bad_setting_a_run_reads_is_reported_up_front(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crm_kpi.preflight import check_settings
+
+    assert check_settings().reporting_currency == "EUR"
+    monkeypatch.setenv("CRM_KPI_GROSS_MARGIN", "2")
+    monkeypatch.setenv("CRM_KPI_MAX_SHRINK", "half")
+    monkeypatch.setenv("CRM_KPI_SCHEDULE_CRON", "0 25 * * *")
+    monkeypatch.setenv("CRM_KPI_INGESTION_RETRY_DELAY_S", "-5")
+    with pytest.raises(SettingsError) as caught:
+        check_settings()
+    lines = str(caught.value).splitlines()
+    assert [line.split("=")[0] for line in lines] == [
+        "CRM_KPI_GROSS_MARGIN",
+        "CRM_KPI_MAX_SHRINK",
+        "CRM_KPI_SCHEDULE_CRON",
+        "CRM_KPI_INGESTION_RETRY_DELAY_S",
+    ]

@@ -240,3 +240,38 @@ def test_a_bad_export_stops_the_run_and_keeps_the_published_marts(export: Path) 
     assert "deals.csv, line 4, column 'amount': '-3000' must be at least 0" in bad.stderr
     assert "nothing was loaded" in bad.stderr
     assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
+
+
+def test_history_in_a_stage_the_stages_file_lacks_is_loaded_with_a_warning(
+    export: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    edit(
+        export / "stage_history.csv",
+        "3,Proposal,2026-03-15T10:00:00Z",
+        "3,Demo,2026-03-15T10:00:00Z",
+    )
+    # Known elsewhere, not in this deal's pipeline: unknown to the weighted pipeline too.
+    edit(
+        export / "stages.csv",
+        "New Business,Closed Lost,0,5",
+        "New Business,Closed Lost,0,5\nRenewals,Pilot,0.5,1",
+    )
+    history = (export / "stage_history.csv").read_text().splitlines()
+    history.append(f"{history[1].split(',')[0]},Pilot,2026-01-11T10:00:00Z")
+    (export / "stage_history.csv").write_text("\n".join(history) + "\n")
+    line = next(i for i, row in enumerate(history, start=1) if ",Demo," in row)
+
+    with caplog.at_level("WARNING", logger="ingestion.files.reader"):
+        validated = ValidatedExport(export).check()
+    validated.close()
+    [warning] = validated.warnings
+    assert warning.startswith(f"stage_history.csv, line {line}: stage 'Demo' of deal '3'")
+    assert "2 history row(s) name a stage stages.csv lacks ('Demo', 'Pilot')" in warning
+    assert [r.getMessage() for r in caplog.records] == [warning]
+
+
+def test_no_stage_warning_without_a_stages_file(export: Path) -> None:
+    (export / "stages.csv").unlink()
+    validated = ValidatedExport(export).check()
+    validated.close()
+    assert validated.warnings == []

@@ -3,11 +3,8 @@ ingestion failures are retried, new flags are alerted once, a failed run is aler
 
 from __future__ import annotations
 
-import json
 import shutil
-import threading
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -17,34 +14,8 @@ from crm_kpi.settings import PROJECT_ROOT, Settings
 from orchestration.automation.schedules import refresh_run_config
 from orchestration.definitions import REFRESH_JOB, build_definitions
 from tests.fakes.hubspot import error_fault, serve_crm
+from tests.fakes.webhook import Receiver
 from tests.hubspot.conftest import AS_OF, demo_tables
-
-
-class Receiver:
-    """A webhook on 127.0.0.1 that records what it is sent (or answers 500 when down)."""
-
-    def __init__(self, down: bool = False) -> None:
-        self.payloads: list[dict] = []
-        self.down = down
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.payloads.append(json.loads(body))
-                self.send_response(500 if receiver.down else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/crm-kpi"
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture

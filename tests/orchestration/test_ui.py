@@ -1,7 +1,9 @@
-"""`crm-kpi ui` serves the asset graph: its GraphQL endpoint lists the pipeline's assets."""
+"""`crm-kpi ui` serves the asset graph (its GraphQL endpoint lists the pipeline's assets)
+and, stopped, stops every server it started."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,7 +14,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import FIXTURES
-from tests.utils import CLI
+from tests.utils import CLI, command_line, descendants, is_running
 
 QUERY = "{ assetNodes { assetKey { path } groupName } }"
 
@@ -23,7 +25,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_ui_serves_the_asset_graph(tmp_path: Path) -> None:
+def test_ui_serves_the_asset_graph_and_stops_with_all_its_servers(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "SOURCES__FILES__PATH": str(FIXTURES / "export_small")}
     process = subprocess.Popen(
@@ -32,8 +34,9 @@ def test_ui_serves_the_asset_graph(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        start_new_session=True,  # dagster dev starts children: stop the whole group
+        start_new_session=True,  # only a safety net: the test stops `crm-kpi ui` alone
     )
+    servers: set[int] = set()
     try:
         deadline = time.monotonic() + 180
         nodes = None
@@ -50,12 +53,23 @@ def test_ui_serves_the_asset_graph(tmp_path: Path) -> None:
                 pass
             time.sleep(2)
         assert nodes, f"the UI did not answer:\n{process.stdout.read() if process.poll() else ''}"
+        # dagster dev, its webserver, daemon and code server: all stop with `crm-kpi ui`.
+        servers = descendants(process.pid)
+        assert len(servers) >= 3, [command_line(p) for p in servers]
+        process.send_signal(signal.SIGTERM)  # as systemd stops the service
+        assert process.wait(timeout=60) == 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(is_running(p) for p in servers):
+            time.sleep(0.2)
+        left = [command_line(p) for p in servers if is_running(p)]
+        assert not left, left
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None or any(is_running(p) for p in servers):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            for pid in servers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
     keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
     assert {
         "raw_files/deals",

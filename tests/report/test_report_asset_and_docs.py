@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from crm_kpi.settings import Settings
+from orchestration.lib.run_lock import RunLockResource
 from orchestration.serving.report import REPORT_KEY, report_asset
 from tests.report.conftest import DemoWarehouse
 from tests.report.helpers import report_specs
@@ -20,7 +21,12 @@ def _materialize(data_dir: Path) -> tuple[dg.ExecuteInProcessResult, list[str]]:
     """Run the report step alone; its result and the messages it logged."""
     settings = dataclasses.replace(Settings(), data_dir=data_dir)
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([report_asset(settings)], instance=instance, raise_on_error=False)
+    result = dg.materialize(
+        [report_asset(settings)],
+        instance=instance,
+        resources={"run_lock": RunLockResource(data_dir=str(data_dir))},
+        raise_on_error=False,
+    )
     return result, [entry.user_message for entry in instance.all_logs(result.run_id)]
 
 

@@ -70,3 +70,26 @@ def test_a_query_that_writes_or_touches_files_is_refused(
         small_serving, "SELECT table_name FROM information_schema.tables WHERE table_name = 'extra'"
     )
     assert tables == []
+
+
+def test_several_statements_show_the_last_and_say_so(small_serving: Path) -> None:
+    done = run_query(small_serving, "SELECT 1 AS one; SELECT 2 AS two")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["two", "2"]
+    assert "2 statements were run; only the last one's result is shown" in done.stderr
+    single = run_query(small_serving, "SELECT 1 AS one")
+    assert "statements were run" not in single.stderr
+
+
+def test_a_query_running_past_its_timeout_is_stopped(small_serving: Path) -> None:
+    done = run_cli(
+        "query",
+        "SELECT count(*) FROM range(1000000000000) a",
+        "--timeout",
+        "1",
+        env={"CRM_KPI_DATA_DIR": str(small_serving.parent)},
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "stopped after 1 s (--timeout)" in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr and done.stdout == ""

@@ -108,7 +108,7 @@ def _period_text(line: ObjectiveLine) -> str:
 
 
 def _ordered(lines: list[ObjectiveLine]) -> list[ObjectiveLine]:
-    return sorted(lines, key=lambda o: (STATUS_ORDER.index(o.status), o.objective_id))
+    return sorted(lines, key=lambda o: (STATUS_ORDER.index(o.overall_status), o.objective_id))
 
 
 def _expected_attainment(line: ObjectiveLine) -> float | None:
@@ -133,7 +133,13 @@ def attainment_chart(data: ReportData) -> ReportChart:
                 "objective": line.title,
                 "scope": line.scope,
                 "period": _period_text(line),
-                "status": status_label(line.status),
+                "status": status_label(line.overall_status),
+                "current": (
+                    f"{status_label(line.status)} ({_period_text(line)})"
+                    if line.subperiods
+                    else status_label(line.status)
+                ),
+                "subperiods": line.missed_text(),
                 "attainment": line.attainment,
                 "expected_attainment": expected,
                 "actual_text": format_metric(line.actual, line.metric, currency),
@@ -159,6 +165,8 @@ def attainment_chart(data: ReportData) -> ReportChart:
         alt.Tooltip("scope:N"),
         alt.Tooltip("period:N"),
         alt.Tooltip("status:N"),
+        alt.Tooltip("subperiods:N", title="sub-periods"),
+        alt.Tooltip("current:N", title="this period"),
         alt.Tooltip("actual_text:N", title="actual"),
         alt.Tooltip("expected_text:N", title="expected now"),
         alt.Tooltip("target_text:N", title="target"),
@@ -174,7 +182,7 @@ def attainment_chart(data: ReportData) -> ReportChart:
         y=y,
         color=alt.Color(
             "status:N",
-            scale=_status_scale({line.status for line in lines}),
+            scale=_status_scale({line.overall_status for line in lines}),
             legend=alt.Legend(title="status", orient="bottom"),
         ),
         tooltip=tooltip,
@@ -296,7 +304,9 @@ def objective_history_chart(
             .mark_rule(color="#0969da", strokeWidth=1, opacity=0.6)
             .encode(x=x)
         )
-    subtitle = f"{line.scope} · {_period_text(line)} · {status_label(line.status)}"
+    subtitle = f"{line.scope} · {_period_text(line)} · {status_label(line.overall_status)}"
+    if line.subperiods:
+        subtitle += f" ({line.missed_text()})"
     chart = alt.layer(*layers).properties(
         width=SMALL_WIDTH,
         height=150,
@@ -320,8 +330,9 @@ def okr_chart(okrs: list[OkrLine], lines: list[ObjectiveLine]) -> ReportChart:
                 "label": "Overall progress",
                 "order": 0,
                 "value": okr.progress or 0.0,
-                "status": status_label(okr.worst_status),
-                "text": f"{(okr.progress or 0.0):.0%} (worst: {status_label(okr.worst_status)})",
+                "status": status_label(okr.worst_overall or okr.worst_status),
+                "text": f"{(okr.progress or 0.0):.0%} "
+                f"(worst: {status_label(okr.worst_overall or okr.worst_status)})",
             }
         )
         for index, objective_id in enumerate(okr.key_results, start=1):
@@ -335,11 +346,13 @@ def okr_chart(okrs: list[OkrLine], lines: list[ObjectiveLine]) -> ReportChart:
                     "label": _shorten(line.title),
                     "order": index,
                     "value": clamped,
-                    "status": status_label(line.status),
+                    "status": status_label(line.overall_status),
                     "text": f"{clamped:.0%}",
                 }
             )
-    statuses = {line.status for line in lines} | {o.worst_status for o in okrs if o.worst_status}
+    statuses = {line.overall_status for line in lines} | {
+        o.worst_overall or o.worst_status for o in okrs if o.worst_overall or o.worst_status
+    }
     y = alt.Y(
         "label:N",
         sort=alt.EncodingSortField("order", op="min"),

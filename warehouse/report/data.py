@@ -15,7 +15,14 @@ from pathlib import Path
 import duckdb
 
 from crm_kpi.metrics import METRICS
-from warehouse.queries import ObjectiveLine, Scorecard, open_serving, scorecard
+from warehouse.queries import (
+    NotMeasuredError,
+    ObjectiveLine,
+    Scorecard,
+    check_measured,
+    open_serving,
+    scorecard,
+)
 
 # The monthly KPI charts, in the order the report shows them.
 TREND_METRICS = ("win_rate", "won_revenue", "pipeline_value", "sales_cycle_days")
@@ -118,17 +125,10 @@ def _resolve_as_of(
             f"--as-of {as_of}: the marts in {path} hold data up to {built}; run "
             f"`crm-kpi run --as-of {as_of}` first, or report as of {built} or earlier."
         )
-    if measured[0] is not None:
-        found = con.execute(
-            "SELECT count(*) FROM marts.objective_progress WHERE as_of = ?", [as_of]
-        ).fetchone()[0]
-        if not found:
-            raise ReportError(
-                f"--as-of {as_of}: objectives were not measured as of that day in {path} "
-                f"(measured days run from {measured[0]} to {measured[1]}, with gaps where no "
-                f"run measured them); run `crm-kpi backfill --from {as_of} --to {as_of}` "
-                "first, or pick a measured day."
-            )
+    try:
+        check_measured(con, path, as_of)
+    except NotMeasuredError as exc:
+        raise ReportError(f"--as-of {as_of}: {exc}") from None
     return as_of, built
 
 

@@ -86,6 +86,10 @@ td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-n
 .status { display: inline-block; padding: 0 8px; border-radius: 10px; color: #fff;
   font-size: 12px; white-space: nowrap; }
 .status.not_started, .status.no_data, .chip.not_started, .chip.no_data { color: var(--ink); }
+.strip { display: flex; flex-wrap: wrap; gap: 2px; margin-top: 4px; }
+.sub { padding: 0 4px; border-radius: 3px; color: #fff; font-size: 11px; white-space: nowrap; }
+.sub.not_started, .sub.no_data { color: var(--ink); }
+small.missed { display: block; color: var(--muted); }
 .sev-critical { color: #cf222e; font-weight: 700; }
 .sev-warning { color: #9a6700; font-weight: 600; }
 .sev-info { color: var(--muted); }
@@ -147,8 +151,9 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
       <tr>
         <td>{{ line.title }}
           {% if line.source != 'file' %} <small>({{ line.source }})</small>{% endif %}
-          {% if line.status in ('at_risk', 'off_track', 'no_data') %}
-          <br><small>{{ line.status_reason }}</small>
+          {% if line.overall_status in ('at_risk', 'off_track', 'no_data')
+                or (line.subperiods and line.overall_status == 'missed') %}
+          <br><small>{{ line.overall_reason() }}</small>
           {% endif %}</td>
         <td>{{ line.scope }}</td>
         <td>{{ period(line) }}</td>
@@ -159,8 +164,18 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
         <td class="num">{{ ratio(line.attainment) }}</td>
         <td class="num">{{ ratio(line.pace) }}</td>
         <td class="num">{{ fmt(line.projected, line.metric) }}</td>
-        <td><span class="status {{ line.status }}" style="background: {{ colors[line.status] }}">
-          {{ label(line.status) }}</span></td>
+        <td><span class="status {{ line.overall_status }}"
+          style="background: {{ colors[line.overall_status] }}">
+          {{ label(line.overall_status) }}</span>
+          {% if line.subperiods %}
+          <div class="strip" aria-label="each {{ line.grain }}">
+            {% for sub in line.subperiods %}
+            <span class="sub {{ sub.status }}" style="background: {{ colors[sub.status] }}"
+              title="{{ sub_title(line, sub) }}">{{ sub.label }}</span>
+            {% endfor %}
+          </div>
+          <small class="missed">{{ line.missed_text() }}</small>
+          {% endif %}</td>
       </tr>
     {% endfor %}
     </tbody>
@@ -288,9 +303,15 @@ def _figure(chart: Any) -> str:
 
 def render_html(data: ReportData, sections: ChartSections) -> str:
     """The report as one HTML document."""
-    statuses = [line.status for line in data.card.objectives]
+    statuses = [line.overall_status for line in data.card.objectives]
     counts = [(s, statuses.count(s)) for s in STATUS_ORDER if s in statuses]
     specs = {f"chart-{chart.name}": chart.spec() for chart in sections.all()}
+
+    def sub_title(line: Any, sub: Any) -> str:
+        to_date = "" if sub.ended or sub.status == "not_started" else " (to date)"
+        actual = format_metric(sub.actual, line.metric, data.currency)
+        target = format_metric(line.target, line.metric, data.currency)
+        return f"{sub.label}: {status_label(sub.status)}{to_date}, actual {actual} of {target}"
 
     def period(line: Any) -> str:
         if line.grain:
@@ -298,7 +319,9 @@ def render_html(data: ReportData, sections: ChartSections) -> str:
         return f"{line.period_start} to {line.period_end}"
 
     order = list(STATUS_ORDER)
-    objectives = sorted(data.card.objectives, key=lambda o: (order.index(o.status), o.objective_id))
+    objectives = sorted(
+        data.card.objectives, key=lambda o: (order.index(o.overall_status), o.objective_id)
+    )
     return _TEMPLATE.render(
         data=data,
         sections=sections,
@@ -307,6 +330,7 @@ def render_html(data: ReportData, sections: ChartSections) -> str:
         colors=STATUS_COLORS,
         label=status_label,
         period=period,
+        sub_title=sub_title,
         fmt=lambda value, metric: format_metric(value, metric, data.currency),
         ratio=lambda value: "-" if value is None else f"{value:.0%}",
         figure=lambda chart: jinja2.utils.markupsafe.Markup(_figure(chart)),
