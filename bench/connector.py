@@ -33,10 +33,10 @@ import pyarrow.compute as pc
 from bench.cli_run import ROOT, CliRun, clean_env, run_cli
 from bench.dbt_artifacts import execution_seconds, prepare_dbt
 from bench.errors import BenchError
+from core.db import connect
 from expectations.batches import tables_in_schema
 from ingestion.demo.generator import DemoConfig, DemoCRM
 from tests.fakes.hubspot import FakeHubSpot, serve_crm
-from warehouse.db import connect
 
 CHANGED_SHARE = 0.01
 

@@ -36,7 +36,7 @@ def execution_seconds(target: Path) -> dict[str, float]:
 def prepare_dbt(data_dir: Path, sources: tuple[str, ...]) -> Path:
     """dbt's parse of the project for a data dir, as its first nightly run does and later
     runs reuse: done before a measured run, untimed. Returns the dbt target folder."""
-    from crm_kpi.settings import Settings
-    from orchestration.lib.dbt_project import prepare_manifest
+    from core.dbt import prepare_manifest
+    from core.settings import Settings
 
     return prepare_manifest(Settings(data_dir=data_dir), sources).parent

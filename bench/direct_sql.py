@@ -30,9 +30,9 @@ import pyarrow as pa
 
 from bench.dbt_artifacts import model_parents, read_manifest
 from bench.errors import BenchError
+from core.db import connect
 from ingestion.files.contract import ENTITIES
 from ingestion.files.reader import find_file
-from warehouse.db import connect
 
 SETTINGS_SCHEMAS = ("raw_run", "raw_objectives")
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from warehouse.db import connect
+from core.db import connect
 
 NONE = "(none)"
 NEVER = np.int64(10**9)  # the day number of "not closed": after every real day

@@ -21,7 +21,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from crm_kpi.settings import PROJECT_ROOT, Settings, SettingsError
+from core.errors import SettingsError
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 
 # Exit codes (README, "Exit codes").
 EXIT_FAILED = 1  # the run failed; serving.duckdb was left as it was
@@ -95,8 +97,8 @@ def _locked(settings: Settings, verbose: bool) -> Iterator[None]:
     """Hold the data directory's run lock for the command (refused at once, rc 3, when
     another run holds it), with quiet or verbose progress; SIGTERM stops the run as
     Ctrl+C does, so the run ends cleanly and the lock is released."""
-    from crm_kpi.progress import set_quiet
-    from warehouse.run_lock import RunLockBusyError, acquire, release
+    from core.run_lock import RunLockBusyError, acquire, release
+    from orchestration.lib.progress import set_quiet
 
     set_quiet(not verbose)
     try:
@@ -162,7 +164,7 @@ def _execute(
     overrides=None,
     full_refresh: bool = False,
 ) -> object:
-    from crm_kpi.runner import explain, run_refresh
+    from orchestration.runs import explain, run_refresh
 
     err.print(
         f"Running the pipeline for {', '.join(sources)} as of {as_of} "
@@ -352,7 +354,7 @@ def objectives(
     as_of: AsOf = None, strict_alerts: StrictAlerts = False, verbose: Verbose = False
 ) -> None:
     """Measure the objectives again after objectives.yml changed, without loading the CRM."""
-    from crm_kpi.runner import run_objectives
+    from orchestration.runs import run_objectives
 
     settings = _settings(pipeline=True)
     day = _as_of(as_of, settings) if as_of else None
@@ -379,7 +381,7 @@ def backfill(
 ) -> None:
     """Fill objective_progress as of every day of a range, so a new objective shows its
     history at once (measured from the marts already built)."""
-    from crm_kpi.runner import run_objectives
+    from orchestration.runs import run_objectives
 
     settings = _settings(pipeline=True)
     first, last = _as_of(start, settings, "--from"), _as_of(end, settings, "--to")
@@ -528,9 +530,9 @@ def docs(
     ] = None,
 ) -> None:
     """The models, columns, KPIs and metrics documented by dbt, as one HTML file."""
+    from core.run_lock import RunLockBusyError, holder
     from warehouse.report import ReportError
     from warehouse.report.dbt_docs import generate_docs
-    from warehouse.run_lock import RunLockBusyError, holder
 
     settings = _settings()
     running = holder(settings.data_dir)
@@ -584,7 +586,7 @@ def _serve(command: list[str], env: dict[str, str], grace_s: float = 30.0) -> in
     """Run `dagster dev` until it ends or this process is told to stop (SIGTERM, SIGINT,
     SIGHUP); then stop it and every server it started, its whole process group. Killed
     outright, this process takes `dagster dev` with it (a parent-death signal)."""
-    from crm_kpi.children import preexec_die_with_parent
+    from core.children import preexec_die_with_parent
 
     process = subprocess.Popen(
         command,

@@ -16,8 +16,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from crm_kpi.credentials import SECRETS, locate, secrets_files, secrets_in_config
-from crm_kpi.redaction import mask
+from core.credentials import SECRETS, locate, secrets_files, secrets_in_config
+from core.redaction import mask
 
 # What an unset credential means, for the ones whose absence is normal.
 UNSET_MEANS = {

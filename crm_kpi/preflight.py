@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crm_kpi.settings import Settings, SettingsError
+from core.errors import SettingsError
+from core.settings import Settings
 
 
 def _checks() -> list[Callable[[], object]]:

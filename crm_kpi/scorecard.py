@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from crm_kpi.metrics import METRICS
+from core.formatting import format_metric
 from warehouse.queries import ObjectiveLine, Scorecard
 
 STATUS_STYLES = {
@@ -19,19 +19,6 @@ STATUS_STYLES = {
     "not_started": "dim",
 }
 SEVERITY_STYLES = {"critical": "bold red", "warning": "yellow", "info": "dim"}
-
-
-def format_metric(value: float | None, metric: str, currency: str) -> str:
-    if value is None:
-        return "-"
-    unit = METRICS[metric].unit if metric in METRICS else "count"
-    if unit == "ratio":
-        return f"{value:.1%}"
-    if unit == "days":
-        return f"{value:,.1f} d"
-    if unit == "count":
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-    return f"{value:,.0f} {currency}"
 
 
 def _ratio(value: float | None) -> str:

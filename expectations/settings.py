@@ -8,39 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crm_kpi.settings import SettingsError, _raw
-
-
-def _number(
-    name: str, default: float, *, low: float, high: float | None, rule: str, strict: bool = False
-) -> float:
-    text = _raw(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    # `not (...)` so that NaN fails too.
-    above_low = value > low if strict else value >= low
-    if not (above_low and (high is None or value <= high)):
-        raise SettingsError(f"CRM_KPI_{name.upper()}={text!r} must be {rule}.")
-    return value
-
-
-_ON = ("1", "true", "yes", "on")
-_OFF = ("0", "false", "no", "off")
-
-
-def _switch(name: str, default: bool) -> bool:
-    text = _raw(name)
-    if text is None:
-        return default
-    if text.strip().lower() not in _ON + _OFF:
-        raise SettingsError(
-            f"CRM_KPI_{name.upper()}={text!r} must be 1 or 0 (also true/false, yes/no, on/off)."
-        )
-    return text.strip().lower() in _ON
+from core.config import number_setting, setting, switch_setting
+from core.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -62,14 +31,14 @@ class QualitySettings:
     @classmethod
     def from_env(cls) -> QualitySettings:
         defaults = cls()
-        chunk_text = _raw("quality_chunk_rows")
+        chunk_text = setting("quality_chunk_rows")
         if chunk_text is not None and not (chunk_text.isdigit() and int(chunk_text) >= 1000):
             raise SettingsError(
                 f"CRM_KPI_QUALITY_CHUNK_ROWS={chunk_text!r} must be a whole number of rows, "
                 "at least 1000 (default 200000)."
             )
         return cls(
-            max_shrink=_number(
+            max_shrink=number_setting(
                 "max_shrink",
                 defaults.max_shrink,
                 low=0.0,
@@ -77,7 +46,7 @@ class QualitySettings:
                 rule="a share between 0 and 1, for example 0.5 to fail a run when a table "
                 "loses more than half its rows",
             ),
-            max_quarantine_share=_number(
+            max_quarantine_share=number_setting(
                 "max_quarantine_share",
                 defaults.max_quarantine_share,
                 low=0.0,
@@ -85,7 +54,7 @@ class QualitySettings:
                 rule="a share between 0 and 1, for example 0.01 to fail a run when more "
                 "than 1 % of an entity's rows are quarantined",
             ),
-            max_source_age_hours=_number(
+            max_source_age_hours=number_setting(
                 "max_source_age_hours",
                 defaults.max_source_age_hours,
                 low=0.0,
@@ -94,5 +63,5 @@ class QualitySettings:
                 strict=True,
             ),
             chunk_rows=int(chunk_text) if chunk_text is not None else defaults.chunk_rows,
-            sql_pushdown=_switch("quality_sql_pushdown", defaults.sql_pushdown),
+            sql_pushdown=switch_setting("quality_sql_pushdown", defaults.sql_pushdown),
         )

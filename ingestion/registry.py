@@ -16,6 +16,8 @@ from dlt.common.configuration.exceptions import (
 )
 from dlt.extract.source import DltSource
 
+from core.errors import SourceNotConfiguredError
+
 
 @dataclass(frozen=True)
 class SourceSpec:
@@ -44,11 +46,6 @@ class UnknownSourceError(ValueError):
     pass
 
 
-class SourceNotConfiguredError(ValueError):
-    """A source lacks the settings it needs; a source raises it when dlt alone cannot
-    tell (one of several ways to authenticate, say)."""
-
-
 def get_spec(name: str) -> SourceSpec:
     try:
         return SOURCES[name]
@@ -64,7 +61,7 @@ def build_source(name: str, **overrides: object) -> DltSource:
     Raises SourceNotConfiguredError naming the missing settings, or a credential found
     in .dlt/config.toml (dlt refuses those; they belong in .dlt/secrets.toml).
     """
-    from crm_kpi.credentials import secrets_of
+    from core.credentials import secrets_of
 
     spec = get_spec(name)
     try:

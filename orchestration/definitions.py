@@ -22,14 +22,15 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
-from crm_kpi.progress import progress_logger
-from crm_kpi.settings import DBT_PROJECT_DIR, Settings
+from core.dbt import dbt_env, dbt_executable
+from core.paths import DBT_PROJECT_DIR
+from core.settings import Settings
 from ingestion.registry import enabled_sources
 from orchestration.automation.assets import alerts_asset
 from orchestration.automation.schedules import nightly_schedule
 from orchestration.automation.sensors import run_failure_alert
 from orchestration.ingestion.assets import source_assets
-from orchestration.lib.dbt_project import dbt_env, dbt_executable
+from orchestration.lib.progress import progress_logger
 from orchestration.lib.run_lock import RUN_LOCK, RunLockResource
 from orchestration.objectives.assets import objectives_asset
 from orchestration.quality.checks import checked_keys, raw_checks, warehouse_checks

@@ -13,7 +13,7 @@ import os
 import uuid
 from pathlib import Path
 
-from warehouse.db import connect
+from core.db import connect
 from warehouse.queries import ServingFileMissingError
 
 MARTS_SCHEMA = "marts"

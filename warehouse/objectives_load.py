@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from crm_kpi.settings import Settings
+from core.db import connect
+from core.settings import Settings
 from ingestion.objectives import ObjectivesFile, load_objectives_file, write_objectives
-from warehouse.db import connect
 
 
 def read_objectives(settings: Settings) -> ObjectivesFile:

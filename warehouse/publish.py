@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.db import connect
+from core.db import connect
 
 PUBLISHED_SCHEMAS = ("marts",)
 # DuckDB 1.4 and later can read this storage version; BI tools still bundle 1.x.

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import connect_sandboxed
+from core.db import connect_sandboxed
 
 
 class ServingFileMissingError(FileNotFoundError):

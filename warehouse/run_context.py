@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pyarrow as pa
 
-from crm_kpi.settings import Settings
+from core.settings import Settings
 from ingestion.files.contract import ENTITIES
 from ingestion.files.reader import read_fx_rates_file
 

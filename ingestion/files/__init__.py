@@ -24,9 +24,9 @@ import dlt
 import pyarrow as pa
 from dlt.extract.source import DltResource
 
+from core.errors import SourceNotConfiguredError
 from ingestion.files.contract import ENTITIES
 from ingestion.files.reader import ContractError, ValidatedExport
-from ingestion.registry import SourceNotConfiguredError
 
 __all__ = ["ContractError", "files_source"]
 

@@ -31,7 +31,7 @@ import pyarrow.json as pa_json
 import requests
 from dlt.sources.helpers.requests import Client
 
-from crm_kpi.redaction import redact_url
+from core.redaction import redact_url
 from ingestion.hubspot import settings as hs
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from crm_kpi.metrics import METRICS
+from core.calendar import PERIOD_GRAINS, grain_end, grain_start
+from core.metrics import METRICS
 
-GRAINS = ("week", "month", "quarter")
+GRAINS = PERIOD_GRAINS
 DIRECTIONS = ("increase", "decrease")
 DEFAULT_DIRECTION = "increase"
 DEFAULT_AT_RISK = 0.95
@@ -197,29 +198,6 @@ def _lookup(node: MappingNode, key: str) -> Node | None:
             if isinstance(source, MappingNode) and (hit := _lookup(source, key)) is not None:
                 return hit
     return None
-
-
-def grain_start(d: date, grain: str, fiscal_year_start: int = 1) -> date:
-    """The first day of the week (Monday), month or quarter holding `d`."""
-    if grain == "week":
-        return d - timedelta(days=d.weekday())
-    if grain == "month":
-        return d.replace(day=1)
-    if grain == "quarter":
-        months_in = (d.month - fiscal_year_start) % 3
-        index = d.year * 12 + d.month - 1 - months_in
-        return date(index // 12, index % 12 + 1, 1)
-    raise ValueError(f"unknown grain {grain!r}: expected one of {', '.join(GRAINS)}")
-
-
-def grain_end(d: date, grain: str, fiscal_year_start: int = 1) -> date:
-    """The last day of the week (Sunday), month or quarter holding `d`."""
-    start = grain_start(d, grain, fiscal_year_start)
-    if grain == "week":
-        return start + timedelta(days=6)
-    last_month = start.year * 12 + start.month - 1 + (2 if grain == "quarter" else 0)
-    year, month = last_month // 12, last_month % 12 + 1
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _has_whole_month(start: date, end: date) -> bool:

@@ -356,7 +356,7 @@ def users(client: PipedriveClient, options: Options) -> Iterator[pa.Table]:
 @dlt.resource(name="goals", write_disposition="replace", primary_key="id")
 def goals(client: PipedriveClient) -> Iterator[pa.Table]:
     """Active goals of everyone, with the crm-kpi objective each maps to (or why none)."""
-    from crm_kpi.settings import Settings
+    from core.settings import Settings
 
     run_settings = Settings.from_env()
     found: dict[str, Mapping[str, Any]] = {}

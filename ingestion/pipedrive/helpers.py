@@ -25,7 +25,7 @@ import requests
 from dlt.common import json
 from dlt.sources.helpers.requests import Client
 
-from crm_kpi.redaction import redact_url
+from core.redaction import redact_url
 from ingestion.pipedrive import settings
 
 logger = logging.getLogger("ingestion.pipedrive")

@@ -50,8 +50,8 @@ import dlt
 import pyarrow as pa
 from dlt.extract.source import DltResource
 
-from crm_kpi.redaction import redact_urls
-from ingestion.registry import SourceNotConfiguredError
+from core.errors import SourceNotConfiguredError
+from core.redaction import redact_urls
 from ingestion.salesforce.helpers import (
     ClientCredentialsAuth,
     FieldSettings,

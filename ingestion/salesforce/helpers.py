@@ -31,7 +31,7 @@ from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from crm_kpi.redaction import redact_url
+from core.redaction import redact_url
 from ingestion.salesforce.settings import (
     API_USAGE_WARNING_SHARE,
     DEAL_TYPES,

@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 import requests
 
-from crm_kpi.redaction import hide_in_logs
-from warehouse.db import connect
+from core.db import connect
+from core.redaction import hide_in_logs
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,11 @@
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from crm_kpi.settings import Settings
+from core.db import connect
+from core.settings import Settings
 from orchestration.automation.alerts import send_flag_alerts
 from orchestration.lib.run_lock import RunLockResource
 from orchestration.serving.assets import SERVING_KEY
-from warehouse.db import connect
 
 ALERTS_KEY = dg.AssetKey(["alerts"])
 

@@ -9,7 +9,7 @@ import dagster as dg
 from dagster import ScheduleEvaluationContext
 from dagster._utils.schedules import is_valid_cron_string
 
-from crm_kpi.settings import SettingsError
+from core.errors import SettingsError
 
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "UTC"

@@ -5,7 +5,7 @@ import os
 import dagster as dg
 from dagster import RunFailureSensorContext
 
-from crm_kpi.settings import Settings
+from core.settings import Settings
 from orchestration.automation.alerts import failure_payload, post
 
 

@@ -12,12 +12,13 @@ from dagster_dlt import DagsterDltResource
 from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
-from crm_kpi.progress import is_quiet
-from crm_kpi.redaction import scrub_exception
-from crm_kpi.settings import Settings, SettingsError
+from core.errors import SettingsError
+from core.redaction import scrub_exception
+from core.settings import Settings
 from ingestion.pipeline import finish_interrupted_load, make_pipeline
 from ingestion.registry import build_source
 from orchestration.ingestion.transient import is_transient
+from orchestration.lib.progress import is_quiet
 from orchestration.lib.run_lock import RunLockResource
 from orchestration.lib.translators import RawTableTranslator
 

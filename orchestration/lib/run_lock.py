@@ -2,7 +2,7 @@
 
 Dagster sets a run's resources up once, before its first step, and tears them down after
 its last (the in-process executor), so a run launched by the schedule or the UI holds
-`<data dir>/run.lock` from start to end, like `crm-kpi run` (warehouse/run_lock.py). A
+`<data dir>/run.lock` from start to end, like `crm-kpi run` (core/run_lock.py). A
 run started while another holds it fails at once, naming the holder; the run-failure
 sensor reports it. `crm-kpi` takes the lock before it starts the job in its own process,
 and the resource takes it again (the lock is re-entrant within a process).
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from warehouse.run_lock import run_lock
+from core.run_lock import run_lock
 
 RUN_LOCK = "run_lock"
 

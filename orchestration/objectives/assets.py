@@ -6,7 +6,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from pydantic import Field
 
-from crm_kpi.settings import Settings
+from core.settings import Settings
 from orchestration.lib.run_lock import RunLockResource
 from warehouse.objectives_load import load_objectives
 

@@ -12,13 +12,13 @@ from collections.abc import Iterable
 import dagster as dg
 from dagster import AssetCheckExecutionContext
 
-from crm_kpi.settings import Settings
+from core.db import connect
+from core.settings import Settings
 from expectations.results import QualityGateError, SuiteResult
 from expectations.runner import report, run_suites
 from expectations.settings import QualitySettings
 from expectations.suites import load_layer
 from orchestration.lib.run_lock import RunLockResource
-from warehouse.db import connect
 
 CHECK_NAME = "great_expectations"
 

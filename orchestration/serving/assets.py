@@ -6,11 +6,11 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from pydantic import Field
 
-from crm_kpi.settings import Settings
+from core.db import connect
+from core.settings import Settings
 from expectations.table_checks import record_row_counts
 from orchestration.lib.run_lock import RunLockResource
 from orchestration.quality.checks import row_counted_tables
-from warehouse.db import connect
 from warehouse.publish import publish
 from warehouse.run_context import write_run_context
 

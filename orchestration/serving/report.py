@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from crm_kpi.settings import Settings
+from core.settings import Settings
 from orchestration.lib.run_lock import RunLockResource
 from orchestration.serving.assets import SERVING_KEY
 from warehouse.report import build_report

@@ -12,9 +12,9 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from crm_kpi.settings import Settings
+from core.dbt import dbt_vars, prepare_manifest, target_dir
+from core.settings import Settings
 from orchestration.lib.dbt_output import DbtLogSink, dbt_failure
-from orchestration.lib.dbt_project import dbt_vars, prepare_manifest, target_dir
 from orchestration.lib.run_lock import RunLockResource
 from orchestration.lib.translators import WarehouseTranslator
 from orchestration.transform.metadata import asset_metadata

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from warehouse.db import connect
+from core.db import connect
 
 KPI_VALUES = dg.AssetKey(["marts", "kpi_values"])
 OBJECTIVE_PROGRESS = dg.AssetKey(["marts", "objective_progress"])

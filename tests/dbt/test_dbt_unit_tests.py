@@ -7,8 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from crm_kpi.settings import DBT_PROJECT_DIR, Settings
-from orchestration.lib.dbt_project import dbt_command, dbt_env
+from core.dbt import dbt_command, dbt_env
+from core.paths import DBT_PROJECT_DIR
+from core.settings import Settings
 from tests.conftest import FIXTURES
 from tests.utils import run_cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_kpi.settings import SettingsError
+from core.errors import SettingsError
 from expectations.settings import QualitySettings
 
 

@@ -10,8 +10,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from crm_kpi.metrics import METRICS
-from crm_kpi.settings import PROJECT_ROOT
+from core.metrics import METRICS
+from core.paths import PROJECT_ROOT
 from ingestion.objectives import (
     OKR,
     TABLE_SCHEMAS,

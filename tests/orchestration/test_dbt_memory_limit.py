@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crm_kpi.settings import Settings, SettingsError
-from orchestration.lib.dbt_project import dbt_env
+from core.dbt import dbt_env
+from core.errors import SettingsError
+from core.settings import Settings
 
 
 def test_the_default_limit_reaches_dbt(monkeypatch: pytest.MonkeyPatch) -> None:

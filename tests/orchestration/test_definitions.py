@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import cron_string_iterator
 
-from crm_kpi.settings import PROJECT_ROOT, Settings
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 from orchestration.automation.schedules import refresh_run_config
 from orchestration.definitions import OBJECTIVES_JOB, REFRESH_JOB, build_definitions
 

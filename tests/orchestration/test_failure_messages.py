@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crm_kpi.runner import explain
 from orchestration.lib.dbt_output import dbt_failure
+from orchestration.runs import explain
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from crm_kpi.settings import PROJECT_ROOT, Settings
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 from orchestration.automation.schedules import refresh_run_config
 from orchestration.definitions import REFRESH_JOB, build_definitions
 from tests.fakes.hubspot import error_fault, serve_crm

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from crm_kpi.metrics import ACCOUNT_SCOPES, DEAL_SCOPES, GRAINS, METRICS
+from core.metrics import ACCOUNT_SCOPES, DEAL_SCOPES, GRAINS, METRICS
 from tests.reference.kpis import (
     ACCOUNT_METRICS,
     DEAL_METRICS,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from crm_kpi.settings import Settings
+from core.settings import Settings
 from orchestration.lib.run_lock import RunLockResource
 from orchestration.serving.report import REPORT_KEY, report_asset
 from tests.report.conftest import DemoWarehouse

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.lib.dbt_project import dbt_executable
+from core.dbt import dbt_executable
 from tests.conftest import ROOT
 from tests.report.conftest import DemoWarehouse
 from tests.utils import query

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crm_kpi.settings import DBT_PROJECT_DIR
+from core.paths import DBT_PROJECT_DIR
 from tests.fakes.server import FakeServer, Request, Response
 from tests.secrets.scan import found_in, leaks
 from tests.utils import ISOLATED_PREFIXES, ROOT

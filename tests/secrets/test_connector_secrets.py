@@ -25,7 +25,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from crm_kpi.settings import Settings
+from core.settings import Settings
 from ingestion.demo.export import write_files
 from ingestion.demo.generator import DemoConfig, DemoCRM
 from orchestration.automation.sensors import run_failure_alert

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from crm_kpi.redaction import (
+from core.redaction import (
     MASK,
     SecretsFilter,
     hide_in_logs,

@@ -10,7 +10,7 @@ from dlt.common.configuration import is_secret_hint
 from dlt.common.configuration.container import Container
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
-from crm_kpi.credentials import (
+from core.credentials import (
     SECRETS,
     Secret,
     SecretInConfigError,
@@ -18,7 +18,7 @@ from crm_kpi.credentials import (
     locate,
     secrets_of,
 )
-from crm_kpi.settings import Settings
+from core.settings import Settings
 from ingestion.registry import SOURCES, SourceNotConfiguredError, build_source
 from tests.secrets.sandbox import marker
 from tests.utils import ROOT, run_cli
@@ -64,7 +64,7 @@ def test_secrets_files_are_ignored_by_git_and_the_examples_are_not() -> None:
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_each_source_types_exactly_the_listed_secrets_as_secrets(name: str) -> None:
-    """What dlt keeps out of its traces (secret-typed arguments) is what crm_kpi.credentials
+    """What dlt keeps out of its traces (secret-typed arguments) is what core.credentials
     lists, so the doctor, the config.toml check and the masking know every one."""
     spec = SOURCES[name].factory().ref.SPEC
     typed = {key for key, hint in spec.get_resolvable_fields().items() if is_secret_hint(hint)}

@@ -1,5 +1,5 @@
 """The run lock of a data directory: one holder, re-entrant in a process, taken over from
-a run that died, released on every way out (warehouse/run_lock.py)."""
+a run that died, released on every way out (core/run_lock.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.automation.sensors import failure_message
-from orchestration.lib.run_lock import RunLockResource
-from warehouse.run_lock import (
+from core.run_lock import (
     RunLockBusyError,
     acquire,
     holder,
@@ -25,12 +23,14 @@ from warehouse.run_lock import (
     release,
     run_lock,
 )
+from orchestration.automation.sensors import failure_message
+from orchestration.lib.run_lock import RunLockResource
 
 HOLD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from warehouse.run_lock import acquire
+    from core.run_lock import acquire
     acquire(Path(sys.argv[1]))
     print("held", flush=True)
     time.sleep(120)
@@ -96,7 +96,7 @@ def test_reentrant_in_one_process_and_released_on_an_exception(tmp_path: Path) -
         [
             sys.executable,
             "-c",
-            "import sys; from warehouse.run_lock import acquire; acquire(sys.argv[1])",
+            "import sys; from core.run_lock import acquire; acquire(sys.argv[1])",
             str(data_dir),
         ],
         capture_output=True,

@@ -12,8 +12,8 @@ from typing import Any
 
 import altair as alt
 
-from crm_kpi.metrics import METRICS
-from crm_kpi.scorecard import format_metric
+from core.formatting import format_metric
+from core.metrics import METRICS
 from warehouse.queries import ObjectiveLine, OkrLine
 from warehouse.report.data import (
     CUSTOMER_METRICS,

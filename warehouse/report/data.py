@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm_kpi.metrics import METRICS
+from core.metrics import METRICS
 from warehouse.queries import (
     NotMeasuredError,
     ObjectiveLine,

@@ -15,8 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from crm_kpi.settings import Settings
-from orchestration.lib.dbt_project import dbt_command, dbt_env, target_dir
+from core.dbt import dbt_command, dbt_env, target_dir
+from core.settings import Settings
 from warehouse.objectives_load import warehouse_state
 from warehouse.report.data import ReportError
 

@@ -16,7 +16,7 @@ import altair as alt
 import jinja2
 import vl_convert
 
-from crm_kpi.scorecard import format_metric
+from core.formatting import format_metric
 from warehouse.report.charts import STATUS_COLORS, STATUS_ORDER, ChartSections, status_label
 from warehouse.report.data import ReportData
 

@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster._utils.error import SerializableErrorInfo
 
-from crm_kpi.settings import Settings
+from core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ with SIGKILL, a parent cannot stop them: a `dbt build` left running keeps
 signal it when its parent dies (prctl PR_SET_PDEATHSIG); elsewhere this is a no-op.
 
 `crm-kpi-dbt` (this module's `dbt_main`) is dbt itself, started that way: the
-pipeline runs it instead of `dbt` (orchestration/lib/dbt_project.py).
+pipeline runs it instead of `dbt` (core/dbt.py).
 """
 
 from __future__ import annotations

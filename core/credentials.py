@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crm_kpi.settings import SettingsError
+from core.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Secret:
         """The sections dlt looks the key up in, most specific first: a source's
         `sources.<name>.<name>`, `sources.<name>`, `sources` and the top level."""
         parts = tuple(self.section.split("."))
-        if self.section == "crm_kpi":  # crm_kpi.settings reads `crm_kpi.<key>` only
+        if self.section == "crm_kpi":  # core.config reads `crm_kpi.<key>` only
             return [parts]
         paths = [parts[:n] for n in range(len(parts), -1, -1)]
         if parts[0] == "sources" and len(parts) == 2:
@@ -167,7 +167,7 @@ def locate(secret: Secret) -> list[Found]:
 def configured_values() -> list[str]:
     """The values of every credential set now, and of a URL the path and query a log line
     may show alone (for masking them out of messages), longest first."""
-    from crm_kpi.redaction import secret_parts
+    from core.redaction import secret_parts
 
     values = {
         part for secret in SECRETS for found in locate(secret) for part in secret_parts(found.value)

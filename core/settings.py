@@ -7,7 +7,6 @@ base URLs) are not here: each dlt source reads its own under `sources.<name>`.
 
 from __future__ import annotations
 
-import os
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -15,45 +14,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-
-
-class SettingsError(ValueError):
-    """A setting has a value the project cannot use; the message names the variable."""
-
-
-def _raw(name: str) -> str | None:
-    value = os.environ.get(f"CRM_KPI_{name.upper()}")
-    if value not in (None, ""):
-        return value
-    try:
-        import dlt
-
-        value = dlt.config.get(f"crm_kpi.{name.lower()}")
-    except Exception:  # noqa: BLE001 - no config.toml, or an unreadable one: use the default
-        value = None
-    return None if value in (None, "") else str(value)
-
-
-def _secret(name: str) -> str | None:
-    """A secret: from the environment (CRM_KPI_<NAME>) or `[crm_kpi]` of .dlt/secrets.toml,
-    never config.toml (crm_kpi.credentials lists every secret)."""
-    value = os.environ.get(f"CRM_KPI_{name.upper()}")
-    if value:
-        return value
-    try:
-        import dlt
-
-        value = dlt.secrets.get(f"crm_kpi.{name.lower()}")
-    except Exception:  # noqa: BLE001 - no secrets.toml: the secret is unset
-        value = None
-    return str(value) if value else None
-
-
-def _path(name: str, default: Path | None) -> Path | None:
-    value = _raw(name)
-    return Path(value).expanduser().resolve() if value else default
+from core.config import path_setting, secret, setting
+from core.errors import SettingsError
+from core.paths import PROJECT_ROOT
 
 
 @dataclass(frozen=True)
@@ -117,18 +80,18 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        from crm_kpi.credentials import refuse_secrets_in_config
+        from core.credentials import refuse_secrets_in_config
 
         # Before anything runs: a credential in config.toml is refused, not used.
         refuse_secrets_in_config()
         defaults = cls()
-        currency = (_raw("reporting_currency") or defaults.reporting_currency).strip().upper()
+        currency = (setting("reporting_currency") or defaults.reporting_currency).strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
             raise SettingsError(
                 f"CRM_KPI_REPORTING_CURRENCY={currency!r} is not a 3-letter ISO 4217 code "
                 "such as EUR or USD."
             )
-        margin_text = _raw("gross_margin") or str(defaults.gross_margin)
+        margin_text = setting("gross_margin") or str(defaults.gross_margin)
         try:
             margin = Decimal(margin_text)
         except InvalidOperation:
@@ -138,7 +101,7 @@ class Settings:
                 f"CRM_KPI_GROSS_MARGIN={margin_text!r} must be a number in (0, 1], "
                 "for example 0.8 for 80 %."
             )
-        tz_name = _raw("timezone") or defaults.timezone
+        tz_name = setting("timezone") or defaults.timezone
         try:
             zoneinfo.ZoneInfo(tz_name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -146,20 +109,20 @@ class Settings:
                 f"CRM_KPI_TIMEZONE={tz_name!r} is not an IANA timezone such as "
                 "'Europe/Paris' or 'UTC'."
             ) from None
-        fy_text = _raw("fiscal_year_start") or str(defaults.fiscal_year_start)
+        fy_text = setting("fiscal_year_start") or str(defaults.fiscal_year_start)
         if not fy_text.isdigit() or not 1 <= int(fy_text) <= 12:
             raise SettingsError(
                 f"CRM_KPI_FISCAL_YEAR_START={fy_text!r} must be the number of the fiscal "
                 "year's first month, 1 (January) to 12."
             )
-        k_text = _raw("weak_signal_k") or str(defaults.weak_signal_k)
+        k_text = setting("weak_signal_k") or str(defaults.weak_signal_k)
         try:
             k = float(k_text)
         except ValueError:
             k = -1.0
         if k <= 0:
             raise SettingsError(f"CRM_KPI_WEAK_SIGNAL_K={k_text!r} must be a positive number.")
-        grace_text = _raw("alert_grace_share") or str(defaults.alert_grace_share)
+        grace_text = setting("alert_grace_share") or str(defaults.alert_grace_share)
         try:
             grace = float(grace_text)
         except ValueError:
@@ -169,7 +132,7 @@ class Settings:
                 f"CRM_KPI_ALERT_GRACE_SHARE={grace_text!r} must be a share in [0, 1), such "
                 "as 0.1 for the first 10 % of a period."
             )
-        memory = (_raw("duckdb_memory_limit") or defaults.duckdb_memory_limit).strip()
+        memory = (setting("duckdb_memory_limit") or defaults.duckdb_memory_limit).strip()
         # DuckDB's own forms: an amount (1200MB, 4GB, 4G, 2GiB) or a share of the machine
         amount = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT](?:i?B)?|%)", memory, re.I)
         if amount is None or float(amount[1]) <= 0 or (amount[2] == "%" and float(amount[1]) > 100):
@@ -177,11 +140,13 @@ class Settings:
                 f"CRM_KPI_DUCKDB_MEMORY_LIMIT={memory!r} must be an amount of memory such "
                 "as 1200MB or 4GB (or a share of the machine such as 50%), more than 0."
             )
-        fx = _raw("fx_rates")
-        sources = tuple(s.strip().lower() for s in (_raw("sources") or "").split(",") if s.strip())
+        fx = setting("fx_rates")
+        sources = tuple(
+            s.strip().lower() for s in (setting("sources") or "").split(",") if s.strip()
+        )
         return cls(
-            data_dir=_path("data_dir", defaults.data_dir),
-            objectives_path=_path("objectives", None),
+            data_dir=path_setting("data_dir", defaults.data_dir),
+            objectives_path=path_setting("objectives", None),
             reporting_currency=currency,
             gross_margin=margin,
             fx_rates_path=Path(fx).expanduser().resolve() if fx else None,
@@ -189,9 +154,9 @@ class Settings:
             fiscal_year_start=int(fy_text),
             weak_signal_k=k,
             sources=sources,
-            alert_webhook=_secret("alert_webhook"),
-            scorecard_url=_raw("scorecard_url"),
+            alert_webhook=secret("alert_webhook"),
+            scorecard_url=setting("scorecard_url"),
             alert_grace_share=grace,
-            pii_salt=_secret("pii_salt"),
+            pii_salt=secret("pii_salt"),
             duckdb_memory_limit=memory,
         )

@@ -13,8 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crm_kpi.children import PARENT_PID_ENV
-from crm_kpi.settings import DBT_PROJECT_DIR, Settings
+from core.children import PARENT_PID_ENV
+from core.paths import DBT_PROJECT_DIR
+from core.settings import Settings
 
 
 def dbt_vars(sources: tuple[str, ...]) -> str:

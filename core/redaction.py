@@ -58,7 +58,7 @@ def mask(text: str, secrets: Iterable[str] | None = None) -> str:
     """`text` with each secret value (default: every credential configured now) replaced
     by ***, and its URLs redacted."""
     if secrets is None:
-        from crm_kpi.credentials import configured_values
+        from core.credentials import configured_values
 
         secrets = configured_values()
     for value in sorted(set(secrets), key=len, reverse=True):
@@ -118,7 +118,7 @@ def scrub_exception(exc: BaseException, secrets: Iterable[str] | None = None) ->
     in place (Dagster stores a failed step's error chain in its event log and shows it in
     the UI). Returns `exc`."""
     if secrets is None:
-        from crm_kpi.credentials import configured_values
+        from core.credentials import configured_values
 
         secrets = configured_values()
     secrets = list(secrets)
