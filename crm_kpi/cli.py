@@ -234,7 +234,7 @@ def _print_scorecard(settings: Settings, as_of: date | None = None) -> None:
 
 
 def _built_warehouse(settings: Settings) -> tuple[date, tuple[str, ...]]:
-    from warehouse.objectives_load import warehouse_state
+    from warehouse.run_context import warehouse_state
 
     state = warehouse_state(settings)
     if state is None:
@@ -247,8 +247,7 @@ def _built_warehouse(settings: Settings) -> tuple[date, tuple[str, ...]]:
 
 def _check_objectives_file(settings: Settings) -> None:
     """Validate objectives.yml before anything runs: a bad file changes nothing."""
-    from ingestion.objectives import ObjectivesFileError
-    from warehouse.objectives_load import read_objectives
+    from objectives import ObjectivesFileError, read_objectives
 
     try:
         read_objectives(settings)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pyarrow as pa
 
+from core.db import connect
 from core.settings import Settings
 from ingestion.files.contract import ENTITIES
 from ingestion.files.reader import read_fx_rates_file
@@ -124,3 +125,23 @@ def _previous_sources(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     row = con.execute("SELECT sources FROM raw_run.run_context").fetchone()
     return row[0] if row else None
+
+
+def warehouse_state(settings: Settings) -> tuple[date, tuple[str, ...]] | None:
+    """The as_of and the sources the build file's marts were last built for, if any."""
+    if not settings.build_db.exists():
+        return None
+    con = connect(settings.build_db, read_only=True)
+    try:
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw_run' AND table_name = 'run_context'"
+        ).fetchone()[0]
+        if not found:
+            return None
+        row = con.execute("SELECT as_of, sources FROM raw_run.run_context").fetchone()
+    finally:
+        con.close()
+    if row is None or not row[1]:
+        return None
+    return row[0], tuple(row[1].split(","))

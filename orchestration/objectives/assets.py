@@ -7,8 +7,8 @@ from dagster import AssetExecutionContext
 from pydantic import Field
 
 from core.settings import Settings
+from objectives import load_objectives
 from orchestration.lib.run_lock import RunLockResource
-from warehouse.objectives_load import load_objectives
 
 OBJECTIVE_TABLES = ("objectives", "milestones", "okrs", "okr_key_results", "progress_dates")
 

@@ -12,7 +12,7 @@ import pytest
 
 from core.metrics import METRICS
 from core.paths import PROJECT_ROOT
-from ingestion.objectives import (
+from objectives import (
     OKR,
     TABLE_SCHEMAS,
     Milestone,

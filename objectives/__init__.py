@@ -1,13 +1,15 @@
 """The user's objectives file (`objectives.yml`): validation, and its load as data.
 
+The objectives are the user's input, not a CRM: this package stands beside `ingestion/`.
 `load_objectives_file` parses and checks the file, raising `ObjectivesFileError` with
 every problem (file, line, objective, field, what is allowed); `write_objectives`
 replaces schema `raw_objectives` of the build database with the validated objectives in
-one transaction.
+one transaction; `read_objectives` and `load_objectives` do both for the file the
+settings name.
 """
 
-from ingestion.objectives.load import TABLE_SCHEMAS, objectives_tables, write_objectives
-from ingestion.objectives.schema import (
+from objectives.load import load_objectives, read_objectives
+from objectives.schema import (
     OKR,
     Milestone,
     Objective,
@@ -17,6 +19,7 @@ from ingestion.objectives.schema import (
     Problem,
     load_objectives_file,
 )
+from objectives.tables import TABLE_SCHEMAS, objectives_tables, write_objectives
 
 __all__ = [
     "OKR",
@@ -27,7 +30,9 @@ __all__ = [
     "ObjectivesFileError",
     "ObjectivesFileMissingError",
     "Problem",
+    "load_objectives",
     "load_objectives_file",
     "objectives_tables",
+    "read_objectives",
     "write_objectives",
 ]

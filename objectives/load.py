@@ -1,4 +1,5 @@
-"""Loading the objectives file into the build file, as data, before dbt runs."""
+"""Reading the objectives file named by the settings, and loading it into the build file
+as data before dbt runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pyarrow as pa
 
 from core.db import connect
 from core.settings import Settings
-from ingestion.objectives import ObjectivesFile, load_objectives_file, write_objectives
+from objectives.schema import ObjectivesFile, load_objectives_file
+from objectives.tables import write_objectives
 
 
 def read_objectives(settings: Settings) -> ObjectivesFile:
@@ -42,23 +44,3 @@ def load_objectives(settings: Settings, progress_dates: list[date]) -> Objective
     finally:
         con.close()
     return objectives
-
-
-def warehouse_state(settings: Settings) -> tuple[date, tuple[str, ...]] | None:
-    """The as_of and the sources the build file's marts were last built for, if any."""
-    if not settings.build_db.exists():
-        return None
-    con = connect(settings.build_db, read_only=True)
-    try:
-        found = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'raw_run' AND table_name = 'run_context'"
-        ).fetchone()[0]
-        if not found:
-            return None
-        row = con.execute("SELECT as_of, sources FROM raw_run.run_context").fetchone()
-    finally:
-        con.close()
-    if row is None or not row[1]:
-        return None
-    return row[0], tuple(row[1].split(","))
