@@ -19,8 +19,6 @@ yesterday UTC). The generator itself is `ingestion.demo.generator.DemoCRM`; CSV 
 Parquet files of the same data come from `ingestion.demo.export.write_files`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from datetime import date
 

@@ -14,8 +14,6 @@ Settings: `SOURCES__FILES__PATH` (or `path` under `[sources.files]` in
 `.dlt/config.toml`), the folder holding the files.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterator
 from pathlib import Path

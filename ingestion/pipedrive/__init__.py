@@ -27,8 +27,6 @@ no scopes: for read-only access give the token to a dedicated user whose permiss
 can see every deal but edit nothing (docs/connectors/pipedrive.md explains how).
 """
 
-from __future__ import annotations
-
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
