@@ -24,7 +24,8 @@ from dlt.extract.source import DltResource
 
 from core.errors import SourceNotConfiguredError
 from ingestion.files.contract import ENTITIES
-from ingestion.files.reader import ContractError, ValidatedExport
+from ingestion.files.problems import ContractError
+from ingestion.files.reader import ValidatedExport
 
 __all__ = ["ContractError", "files_source"]
 

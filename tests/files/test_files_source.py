@@ -15,7 +15,8 @@ import pytest
 
 from ingestion.files import files_source
 from ingestion.files.contract import ENTITIES
-from ingestion.files.reader import ContractError, ValidatedExport
+from ingestion.files.problems import ContractError
+from ingestion.files.reader import ValidatedExport
 from ingestion.pipeline import run_source
 from tests.conftest import FIXTURES
 from tests.utils import run_cli
