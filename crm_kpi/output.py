@@ -1,0 +1,99 @@
+"""What the commands print after a run: its outcome, the KPI table and the scorecard.
+
+Separate from the commands because `demo`, `run`, `status`, `objectives` and `backfill` share it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from core.settings import Settings
+from crm_kpi.app import EXIT_ALERTS, EXIT_FAILED, EXIT_INTERRUPTED, err, fail, out
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A KPI value for the terminal table: counts and money whole, ratios as percent."""
+    if value is None:
+        return "-"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "days":
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def print_kpis(settings: Settings) -> None:
+    """The company-wide KPIs by month, as a table on stdout."""
+    from warehouse.queries import kpi_summary
+
+    summary = kpi_summary(settings.serving_db)
+    table = Table(title=f"KPIs, company-wide, by month (as of {summary.as_of})")
+    table.add_column("metric")
+    table.add_column("unit")
+    for start, complete in zip(summary.months, summary.complete, strict=True):
+        label = start.strftime("%Y-%m") + ("" if complete else " (to date)")
+        table.add_column(label, justify="right")
+    for metric, unit, values in summary.rows:
+        table.add_row(metric, unit, *(format_value(v, unit) for v in values))
+    out.print(table)
+
+
+def report_outcome(settings: Settings, outcome, strict_alerts: bool = False) -> int:
+    """The run's final summary: published or failed (and why), its warnings, its alerts.
+    Raises typer.Exit(1) when the run failed; returns the exit code otherwise."""
+    if not outcome.success and outcome.interrupted:
+        raise fail("Interrupted; serving.duckdb was left as it was.", EXIT_INTERRUPTED)
+    if not outcome.success:
+        err.print("[red]The run failed; serving.duckdb was left as it was.[/]")
+        for message in outcome.errors:
+            err.print(message, markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)
+    err.print(
+        Text.assemble(("Published ", "green"), f"{settings.serving_db} (as of {outcome.as_of})"),
+        highlight=False,
+    )
+    if outcome.warnings:
+        err.print(f"{len(outcome.warnings)} warning(s):", style="yellow")
+        for message in outcome.warnings:
+            err.print(f"  - {message}", markup=False, highlight=False, soft_wrap=True)
+    alerts = outcome.alerts
+    if alerts is None or not alerts.count:
+        err.print("No new alerts.")
+        return 0
+    if not alerts.webhook:
+        err.print(
+            f"{alerts.count} new alert(s), logged only (set CRM_KPI_ALERT_WEBHOOK to send them)."
+        )
+        return 0
+    if alerts.delivered:
+        err.print(f"{alerts.count} new alert(s) sent to the webhook.")
+        return 0
+    err.print(
+        Text.assemble(
+            (f"{alerts.count} new alert(s) NOT delivered", "bold red"),
+            f": {alerts.error}. They stay pending and go out with the next run:",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    for message in alerts.messages:
+        err.print(f"  - {message}", markup=False, highlight=False, soft_wrap=True)
+    return EXIT_ALERTS if strict_alerts else 0
+
+
+def print_scorecard(settings: Settings, as_of: date | None = None) -> None:
+    """The objective scorecard as of `as_of` (default: the last day measured)."""
+    from crm_kpi.scorecard import render
+    from warehouse.queries import NotMeasuredError, ServingFileMissingError, scorecard
+
+    try:
+        card = scorecard(settings.serving_db, as_of)
+    except (NotMeasuredError, ServingFileMissingError) as exc:
+        raise fail(str(exc), EXIT_FAILED) from None
+    render(card, out)
