@@ -55,8 +55,8 @@ from dlt.extract.source import DltResource
 
 from core.errors import SourceNotConfiguredError
 from core.redaction import redact_urls
+from ingestion.common.http import RetryPolicy
 from ingestion.salesforce.auth import ClientCredentialsAuth
-from ingestion.salesforce.client import RetryPolicy
 from ingestion.salesforce.errors import SalesforceConfigError, SalesforceError
 from ingestion.salesforce.mapping import FieldSettings, normalise_deal_type_values
 from ingestion.salesforce.objects import SalesforceApi

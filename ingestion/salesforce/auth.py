@@ -12,6 +12,7 @@ import orjson
 import requests
 
 from core.redaction import redact_url
+from ingestion.common.http import BearerAuth
 from ingestion.salesforce.errors import SalesforceAuthError, error_of
 
 
@@ -54,23 +55,22 @@ def request_access_token(
     return TokenResponse(access_token=body["access_token"], instance_url=body["instance_url"])
 
 
-class ClientCredentialsAuth(requests.auth.AuthBase):
+class ClientCredentialsAuth(BearerAuth):
     """A bearer token fetched by the client-credentials flow when first needed, so a
     nightly run never uses an expired token and nothing is requested before a read."""
 
     def __init__(self, login_url: str, client_id: str, client_secret: str) -> None:
+        super().__init__()
         self.login_url = login_url
         self._client_id = client_id
         self._client_secret = client_secret
-        self._token: str | None = None
 
     def __repr__(self) -> str:  # the secret stays out of any repr a log might print
         return f"ClientCredentialsAuth(login_url={redact_url(self.login_url)!r})"
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+    def bearer_token(self) -> str:
         if self._token is None:
             self._token = request_access_token(
                 self.login_url, self._client_id, self._client_secret
             ).access_token
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
+        return self._token

@@ -1,6 +1,7 @@
 """One org's REST API over HTTP: retries, the API usage ceiling, and what a refusal means.
 
-HTTP goes through dlt's RESTClient on a session of dlt's retrying `requests` helper:
+HTTP goes through dlt's RESTClient on a session of dlt's retrying `requests` helper
+(`ingestion.common.http.retrying_session`):
 503 (Salesforce's overload answer), 429, other 5xx and dropped connections are retried
 with bounded exponential backoff, honouring Retry-After. 401 and 403 fail at once with
 a message naming what to check. The access token travels only in the Authorization
@@ -12,17 +13,15 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import requests
-from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from core.redaction import redact_url
+from ingestion.common.http import BearerAuth, RetryPolicy, retrying_session
 from ingestion.salesforce.auth import ClientCredentialsAuth
 from ingestion.salesforce.errors import (
     MalformedPageError,
@@ -46,14 +45,6 @@ API_VERSION_SETTING = "SOURCES__SALESFORCE__API_VERSION"
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int
-    backoff_factor: float
-    max_retry_delay: float
-    request_timeout: float
-
-
 class SalesforceClient:
     """One org's REST API; nothing is requested until a resource reads."""
 
@@ -67,7 +58,7 @@ class SalesforceClient:
         api_usage_ceiling: float = 1.0,
         auth: requests.auth.AuthBase | None = None,
     ) -> None:
-        self._auth = auth or BearerTokenAuth(token=access_token)
+        self._auth = auth or BearerAuth(access_token)
         self.api_usage_ceiling = api_usage_ceiling
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
@@ -84,14 +75,7 @@ class SalesforceClient:
         )
 
     def _session(self) -> requests.Session:
-        return Client(
-            request_timeout=self.retry.request_timeout,
-            raise_for_status=False,
-            request_max_attempts=self.retry.max_attempts,
-            request_backoff_factor=self.retry.backoff_factor,
-            request_max_retry_delay=self.retry.max_retry_delay,
-            respect_retry_after_header=True,
-        ).session
+        return retrying_session(self.retry)
 
     @property
     def rest(self) -> RESTClient:

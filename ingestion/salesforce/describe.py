@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-MONEY = pa.decimal128(18, 2)
-TIMESTAMP = pa.timestamp("us", tz="UTC")
+from ingestion.common.arrow import MONEY, TIMESTAMP, key_field
+
 ARROW_KIND = {
     "string": pa.string(),
     "bool": pa.bool_(),
@@ -120,7 +120,9 @@ def raw_schema(kinds: Mapping[str, str]) -> pa.Schema:
     """The Arrow schema of a raw table; `id`, the primary key, is never null."""
     return pa.schema(
         [
-            pa.field(column, ARROW_KIND[kind], nullable=column != "id")
+            key_field(column, ARROW_KIND[kind])
+            if column == "id"
+            else pa.field(column, ARROW_KIND[kind])
             for column, kind in kinds.items()
         ]
     )

@@ -9,20 +9,15 @@ from __future__ import annotations
 import orjson
 import requests
 
+from ingestion.common.errors import SourceError
 
-class SalesforceError(RuntimeError):
+
+class SalesforceError(SourceError):
     """A Salesforce call failed; the message says what to do. It never holds the token.
 
     `transient` tells the orchestration whether the same load may succeed later (an
     outage that outlasted the HTTP retries) or will fail the same way (a refused token).
     """
-
-    transient: bool = False
-
-    def __init__(self, message: str, *, transient: bool | None = None) -> None:
-        super().__init__(message)
-        if transient is not None:
-            self.transient = transient
 
 
 class SalesforceAuthError(SalesforceError):

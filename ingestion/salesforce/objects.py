@@ -1,4 +1,5 @@
-"""What is asked of the org: its objects, their fields, and every page of a SOQL query.
+"""What is asked of the org: its objects, their fields, and every page of a SOQL query
+(followed from nextRecordsUrl to nextRecordsUrl by `ingestion.common.paging.follow`).
 
 A read is bound to the org's real fields first (describe), so a missing or mistyped
 field stops the run with the setting that names it before any record is read. Kept
@@ -15,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ingestion.common.paging import follow
 from ingestion.salesforce.client import API_VERSION_SETTING, SalesforceClient
 from ingestion.salesforce.describe import (
     COMPATIBLE,
@@ -25,7 +27,7 @@ from ingestion.salesforce.describe import (
 )
 from ingestion.salesforce.errors import SalesforceConfigError, SalesforceRequestError
 from ingestion.salesforce.mapping import MappedField
-from ingestion.salesforce.pages import build_soql, parse_page
+from ingestion.salesforce.pages import Page, build_soql, parse_page
 from ingestion.salesforce.settings import Field
 
 logger = logging.getLogger("crm_kpi.salesforce")
@@ -160,22 +162,25 @@ class SalesforceApi(SalesforceClient):
         """
         soql = build_soql(spec, since, order_by)
         endpoint = "queryAll" if include_deleted else "query"
-        path: str = self.data_path(endpoint)
-        params: dict[str, str] | None = {"q": soql}
-        number, rows = 1, 0
-        while True:
+
+        def fetch(next_url: str | None, number: int) -> tuple[Page, str | None]:
             what = f"page {number} of the {spec.sobject} {endpoint}"
-            response = self._send(self.rest, path, params, what)
+            if next_url is None:
+                response = self._send(self.rest, self.data_path(endpoint), {"q": soql}, what)
+            else:
+                response = self._send(self.rest, next_url, None, what)
             page = parse_page(response.content, spec, what)
-            rows += page.records.num_rows
+            # parse_page has made sure that a page which is not the last names the next
+            return page, None if page.done else page.next_url
+
+        pages = rows = 0
+        for page in follow(fetch):
+            pages, rows = pages + 1, rows + page.records.num_rows
             yield page.records
-            if page.done:
-                break
-            path, params, number = page.next_url or "", None, number + 1
         logger.info(
             "Salesforce %s: %s records in %s page(s)%s",
             spec.sobject,
             rows,
-            number,
+            pages,
             f", API usage {self.api_usage[0]}/{self.api_usage[1]}" if self.api_usage else "",
         )

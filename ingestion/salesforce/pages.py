@@ -1,23 +1,23 @@
 """One SOQL query's text and one page of its answer, parsed straight into Arrow.
 
-pyarrow's JSON reader reads a page with the explicit schema built from the object's
-describe, so a 2,000-record page costs no per-record Python. Kept apart from the client:
-parsing needs no HTTP, and the client needs no Arrow conversions.
+pyarrow's JSON reader (`ingestion.common.arrow.read_json_page`) reads a page with the
+explicit schema built from the object's describe, so a 2,000-record page costs no
+per-record Python. Kept apart from the client: parsing needs no HTTP, and the client
+needs no Arrow conversions.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pj
 
-from ingestion.salesforce.describe import ARROW_KIND, TIMESTAMP, ObjectSpec, ResolvedField
+from ingestion.common.arrow import TIMESTAMP, read_json_page
+from ingestion.common.incremental import EPOCH, utc_seconds_text
+from ingestion.salesforce.describe import ARROW_KIND, ObjectSpec, ResolvedField
 from ingestion.salesforce.errors import MalformedPageError, malformed
-from ingestion.salesforce.settings import EPOCH
 
 
 @dataclass
@@ -31,15 +31,7 @@ class Page:
 def parse_page(body: bytes, spec: ObjectSpec, what: str) -> Page:
     """One query response as an Arrow table of raw columns, without per-record Python."""
     try:
-        parsed = pj.read_json(
-            io.BytesIO(body),
-            read_options=pj.ReadOptions(use_threads=False, block_size=max(len(body), 1) + 1),
-            parse_options=pj.ParseOptions(
-                explicit_schema=spec.page_schema(),
-                unexpected_field_behavior="ignore",
-                newlines_in_values=True,
-            ),
-        )
+        parsed = read_json_page(body, spec.page_schema())
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise MalformedPageError(malformed(what, body, str(exc))) from None
     if parsed.num_rows != 1:
@@ -86,15 +78,11 @@ def _convert(values: pa.Array | None, f: ResolvedField, length: int, what: str) 
         ) from None
 
 
-def soql_datetime(value: datetime) -> str:
-    """A SOQL dateTime literal (UTC, whole seconds, rounded down, never quoted)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def build_soql(spec: ObjectSpec, since: datetime | None = None, order_by: str | None = None) -> str:
+    # A SOQL dateTime literal is UTC whole seconds (rounded down), never quoted.
     soql = f"SELECT {', '.join(spec.soql_fields)} FROM {spec.sobject}"
     if since is not None and since > EPOCH:
-        soql += f" WHERE SystemModstamp > {soql_datetime(since)}"
+        soql += f" WHERE SystemModstamp > {utc_seconds_text(since)}"
     if order_by:
         soql += f" ORDER BY {order_by}"
     return soql

@@ -13,6 +13,7 @@ from datetime import datetime
 import dlt
 import pyarrow as pa
 
+from ingestion.common.incremental import EPOCH, MERGE, delete_hints, lagged_cursor
 from ingestion.salesforce.describe import raw_schema
 from ingestion.salesforce.mapping import FieldSettings
 from ingestion.salesforce.objects import SalesforceApi
@@ -21,7 +22,6 @@ from ingestion.salesforce.settings import (
     CURRENCY_TYPE_FIELDS,
     DATED_CONVERSION_RATE_FIELDS,
     DEFAULT_LOOKBACK_SECONDS,
-    EPOCH,
     FORECASTING_QUOTA_FIELDS,
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_HISTORY_FIELDS,
@@ -34,16 +34,17 @@ from ingestion.salesforce.settings import (
 
 # Incremental objects: merged on Id; the newest SystemModstamp wins within a load, and a
 # record whose is_deleted is true is deleted from raw_salesforce instead of inserted.
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-SOFT_DELETES = {
-    "is_deleted": {"hard_delete": True},
-    "system_modstamp": {"dedup_sort": "desc"},
-}
+# No column types declared: the first page, even empty, is typed Arrow.
+SOFT_DELETES = delete_hints("is_deleted", "system_modstamp", typed=False)
+# The hints every incremental object's resource declares, besides its cursor.
+CHANGED_RECORDS = {"write_disposition": MERGE, "primary_key": "id", "columns": SOFT_DELETES}
 
 
-def modified_since(lookback_seconds: float = DEFAULT_LOOKBACK_SECONDS) -> dlt.sources.incremental:
+def modified_since(
+    lookback_seconds: float = DEFAULT_LOOKBACK_SECONDS,
+) -> dlt.sources.incremental[datetime]:
     """The cursor of the incremental objects: SystemModstamp, re-read `lookback` back."""
-    return dlt.sources.incremental("system_modstamp", initial_value=EPOCH, lag=lookback_seconds)
+    return lagged_cursor("system_modstamp", lookback_seconds, initial_value=EPOCH)
 
 
 def _empty(fields: tuple[Field, ...]) -> pa.Table:
@@ -51,12 +52,7 @@ def _empty(fields: tuple[Field, ...]) -> pa.Table:
 
 
 @dlt.resource(
-    name="opportunities",
-    section="salesforce",
-    write_disposition=MERGE,
-    primary_key="id",
-    columns=SOFT_DELETES,
-    incremental=modified_since(),
+    name="opportunities", section="salesforce", incremental=modified_since(), **CHANGED_RECORDS
 )
 def opportunities(
     api: SalesforceApi,
@@ -71,10 +67,8 @@ def opportunities(
 @dlt.resource(
     name="opportunity_history",
     section="salesforce",
-    write_disposition=MERGE,
-    primary_key="id",
-    columns=SOFT_DELETES,
     incremental=modified_since(),
+    **CHANGED_RECORDS,
 )
 def opportunity_history(
     api: SalesforceApi, modified: dlt.sources.incremental[datetime] = None
@@ -84,12 +78,7 @@ def opportunity_history(
 
 
 @dlt.resource(
-    name="accounts",
-    section="salesforce",
-    write_disposition=MERGE,
-    primary_key="id",
-    columns=SOFT_DELETES,
-    incremental=modified_since(),
+    name="accounts", section="salesforce", incremental=modified_since(), **CHANGED_RECORDS
 )
 def accounts(
     api: SalesforceApi,
