@@ -20,6 +20,12 @@ deal type, contract start and end, MRR, lost reason) are read from the fields th
 settings name (`SOURCES__SALESFORCE__<NAME>_FIELD`); the defaults are in `settings.py`
 and docs/connectors/salesforce.md.
 
+The modules, one job each: `settings` (defaults, fields read per object), `errors`,
+`auth` (the client-credentials flow), `client` (HTTP, retries, API usage), `objects`
+(describe, field binding, SOQL paging), `describe` and `pages` (schemas, SOQL text,
+pages into Arrow), `mapping` (the field and deal-type mapping), `resources` (the dlt
+resources).
+
 API reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
 (Query and QueryAll resources, Status Codes and Error Responses, Limit Info header).
 
@@ -34,38 +40,40 @@ All on Opportunity, Account, User, ForecastingQuota, Period, CurrencyType,
 DatedConversionRate) and OAuth scope `api` only. A token by hand:
 `curl -X POST https://<domain>.my.salesforce.com/services/oauth2/token
 -d grant_type=client_credentials -d client_id=<key> -d client_secret=<secret>`,
-or `ingestion.salesforce.helpers.request_access_token`; then set
+or `ingestion.salesforce.auth.request_access_token`; then set
 `SOURCES__SALESFORCE__BASE_URL` to the `instance_url` it returns (by default the
 connector asks login.salesforce.com for it).
 """
 
-# No `from __future__ import annotations` here: dlt finds a resource's cursor argument
-# by its annotation (`dlt.sources.incremental[datetime]`), which must be a real object.
+# No `from __future__ import annotations` in a module that defines dlt sources or
+# resources: dlt reads their annotations, which must be real objects.
 import re
-from collections.abc import Iterator
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import dlt
-import pyarrow as pa
 from dlt.extract.source import DltResource
 
 from core.errors import SourceNotConfiguredError
 from core.redaction import redact_urls
-from ingestion.salesforce.helpers import (
-    ClientCredentialsAuth,
-    FieldSettings,
-    RetryPolicy,
-    SalesforceApi,
-    SalesforceConfigError,
-    SalesforceError,
-    normalise_deal_type_values,
-    raw_schema,
+from ingestion.common.http import RetryPolicy
+from ingestion.salesforce.auth import ClientCredentialsAuth
+from ingestion.salesforce.errors import SalesforceConfigError, SalesforceError
+from ingestion.salesforce.mapping import FieldSettings, normalise_deal_type_values
+from ingestion.salesforce.objects import SalesforceApi
+from ingestion.salesforce.resources import (
+    accounts,
+    currency_types,
+    dated_conversion_rates,
+    forecasting_quotas,
+    modified_since,
+    opportunities,
+    opportunity_history,
+    opportunity_stages,
+    organization,
+    periods,
+    users,
 )
 from ingestion.salesforce.settings import (
-    ACCOUNT_FIELDS,
-    CURRENCY_TYPE_FIELDS,
-    DATED_CONVERSION_RATE_FIELDS,
     DEFAULT_API_USAGE_CEILING,
     DEFAULT_API_VERSION,
     DEFAULT_BACKOFF_FACTOR,
@@ -77,130 +85,9 @@ from ingestion.salesforce.settings import (
     DEFAULT_MAX_RETRY_DELAY,
     DEFAULT_PIPELINE,
     DEFAULT_REQUEST_TIMEOUT,
-    EPOCH,
-    FORECASTING_QUOTA_FIELDS,
-    OPPORTUNITY_FIELDS,
-    OPPORTUNITY_HISTORY_FIELDS,
-    OPPORTUNITY_STAGE_FIELDS,
-    ORGANIZATION_FIELDS,
-    PERIOD_FIELDS,
-    USER_FIELDS,
-    Field,
 )
 
 __all__ = ["SalesforceError", "salesforce_source"]
-
-# Incremental objects: merged on Id; the newest SystemModstamp wins within a load, and a
-# record whose is_deleted is true is deleted from raw_salesforce instead of inserted.
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-SOFT_DELETES = {
-    "is_deleted": {"hard_delete": True},
-    "system_modstamp": {"dedup_sort": "desc"},
-}
-
-
-def modified_since(lookback_seconds: float = DEFAULT_LOOKBACK_SECONDS) -> dlt.sources.incremental:
-    """The cursor of the incremental objects: SystemModstamp, re-read `lookback` back."""
-    return dlt.sources.incremental("system_modstamp", initial_value=EPOCH, lag=lookback_seconds)
-
-
-def _empty(fields: tuple[Field, ...]) -> pa.Table:
-    return raw_schema({f.column: f.kind for f in fields}).empty_table()
-
-
-@dlt.resource(
-    name="opportunities",
-    write_disposition=MERGE,
-    primary_key="id",
-    columns=SOFT_DELETES,
-    incremental=modified_since(),
-)
-def opportunities(
-    api: SalesforceApi,
-    settings: FieldSettings,
-    modified: dlt.sources.incremental[datetime] = None,
-) -> Iterator[pa.Table]:
-    spec = api.object_spec("Opportunity", OPPORTUNITY_FIELDS, settings.mapped("Opportunity"))
-    for page in api.changes(spec, modified.start_value):
-        yield settings.finish_opportunities(page)
-
-
-@dlt.resource(
-    name="opportunity_history",
-    write_disposition=MERGE,
-    primary_key="id",
-    columns=SOFT_DELETES,
-    incremental=modified_since(),
-)
-def opportunity_history(
-    api: SalesforceApi, modified: dlt.sources.incremental[datetime] = None
-) -> Iterator[pa.Table]:
-    spec = api.object_spec("OpportunityHistory", OPPORTUNITY_HISTORY_FIELDS)
-    yield from api.changes(spec, modified.start_value)
-
-
-@dlt.resource(
-    name="accounts",
-    write_disposition=MERGE,
-    primary_key="id",
-    columns=SOFT_DELETES,
-    incremental=modified_since(),
-)
-def accounts(
-    api: SalesforceApi,
-    settings: FieldSettings,
-    modified: dlt.sources.incremental[datetime] = None,
-) -> Iterator[pa.Table]:
-    spec = api.object_spec("Account", ACCOUNT_FIELDS, settings.mapped("Account"))
-    yield from api.changes(spec, modified.start_value)
-
-
-# The objects below are small (users, stages, quotas, periods, rates): each run reads
-# them whole and replaces the table, so no cursor is kept and a deleted or renamed
-# record (a renamed role changes no user's SystemModstamp) is right after one run.
-
-
-@dlt.resource(name="users", write_disposition="replace", primary_key="id")
-def users(api: SalesforceApi, settings: FieldSettings) -> Iterator[pa.Table]:
-    spec = api.object_spec("User", USER_FIELDS, settings.mapped("User"))
-    yield from api.query(spec)
-
-
-@dlt.resource(name="opportunity_stages", write_disposition="replace", primary_key="id")
-def opportunity_stages(api: SalesforceApi) -> Iterator[pa.Table]:
-    yield from api.query(api.object_spec("OpportunityStage", OPPORTUNITY_STAGE_FIELDS))
-
-
-def _optional(api: SalesforceApi, sobject: str, fields: tuple[Field, ...]) -> Iterator[pa.Table]:
-    """An object only some orgs have (forecasts, multiple currencies): empty when absent."""
-    yield _empty(fields)
-    if api.has_object(sobject):
-        yield from api.query(api.object_spec(sobject, fields))
-
-
-@dlt.resource(name="forecasting_quotas", write_disposition="replace", primary_key="id")
-def forecasting_quotas(api: SalesforceApi) -> Iterator[pa.Table]:
-    yield from _optional(api, "ForecastingQuota", FORECASTING_QUOTA_FIELDS)
-
-
-@dlt.resource(name="periods", write_disposition="replace", primary_key="id")
-def periods(api: SalesforceApi) -> Iterator[pa.Table]:
-    yield from _optional(api, "Period", PERIOD_FIELDS)
-
-
-@dlt.resource(name="currency_types", write_disposition="replace", primary_key="id")
-def currency_types(api: SalesforceApi) -> Iterator[pa.Table]:
-    yield from _optional(api, "CurrencyType", CURRENCY_TYPE_FIELDS)
-
-
-@dlt.resource(name="dated_conversion_rates", write_disposition="replace", primary_key="id")
-def dated_conversion_rates(api: SalesforceApi) -> Iterator[pa.Table]:
-    yield from _optional(api, "DatedConversionRate", DATED_CONVERSION_RATE_FIELDS)
-
-
-@dlt.resource(name="organization", write_disposition="replace", primary_key="id")
-def organization(api: SalesforceApi) -> Iterator[pa.Table]:
-    yield from api.query(api.object_spec("Organization", ORGANIZATION_FIELDS))
 
 
 _API_VERSION = re.compile(r"v\d{2,3}\.0")

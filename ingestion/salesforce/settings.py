@@ -8,7 +8,6 @@ a comment is read by `salesforce_source` from `SOURCES__SALESFORCE__<NAME>` or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 # base_url: the login host by default. A token alone then works: the connector asks
 # the login host's userinfo endpoint for the org's own instance URL. Set base_url to
@@ -36,9 +35,6 @@ DEFAULT_REQUEST_TIMEOUT = 120.0
 # share, so other integrations of the org keep some requests.
 API_USAGE_WARNING_SHARE = 0.9
 DEFAULT_API_USAGE_CEILING = 0.95
-
-# The initial cursor: before any Salesforce record.
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The label given to deals whose pipeline field is empty (orgs without record types).
 DEFAULT_PIPELINE = "Sales"

@@ -24,11 +24,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion import registry
 from ingestion.salesforce import salesforce_source
-from ingestion.salesforce.helpers import (
-    SalesforceAuthError,
-    SalesforceConfigError,
-    request_access_token,
-)
+from ingestion.salesforce.auth import request_access_token
+from ingestion.salesforce.errors import SalesforceAuthError, SalesforceConfigError
 from ingestion.salesforce.settings import DEFAULT_DEAL_TYPE_VALUES
 from orchestration.ingestion.transient import is_transient
 from tests.fakes.salesforce import (
@@ -732,7 +729,7 @@ def test_a_login_host_base_url_finds_the_org_instance(
     server: FakeSalesforce, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The fake plays login.salesforce.com too: its userinfo names itself as the instance.
-    monkeypatch.setattr("ingestion.salesforce.helpers.LOGIN_HOSTS", frozenset({"127.0.0.1"}))
+    monkeypatch.setattr("ingestion.salesforce.client.LOGIN_HOSTS", frozenset({"127.0.0.1"}))
     load(server, tmp_path)
     assert len(server.requests_to("/services/oauth2/userinfo")) == 1
     assert rows(tmp_path, "SELECT count(*) FROM raw_salesforce.opportunities") == [(300,)]
