@@ -224,7 +224,8 @@ def _report(settings: Settings, outcome, strict_alerts: bool = False) -> int:
 
 def _print_scorecard(settings: Settings, as_of: date | None = None) -> None:
     from crm_kpi.scorecard import render
-    from warehouse.queries import NotMeasuredError, ServingFileMissingError, scorecard
+    from warehouse.queries import ServingFileMissingError
+    from warehouse.scorecard import NotMeasuredError, scorecard
 
     try:
         card = scorecard(settings.serving_db, as_of)

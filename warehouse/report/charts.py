@@ -14,7 +14,6 @@ import altair as alt
 
 from core.formatting import format_metric
 from core.metrics import METRICS
-from warehouse.queries import ObjectiveLine, OkrLine
 from warehouse.report.data import (
     CUSTOMER_METRICS,
     TREND_METRICS,
@@ -24,6 +23,7 @@ from warehouse.report.data import (
     ReportData,
     TargetMark,
 )
+from warehouse.scorecard_lines import ObjectiveLine, OkrLine
 
 STATUS_ORDER = ("off_track", "at_risk", "missed", "no_data", "on_track", "achieved", "not_started")
 STATUS_COLORS = {

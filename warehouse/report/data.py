@@ -1,6 +1,6 @@
 """What the scorecard report shows, read from the serving file (read-only).
 
-The objectives, OKRs and flags come from `warehouse.queries.scorecard` (the same lines
+The objectives, OKRs and flags come from `warehouse.scorecard.scorecard` (the same lines
 as `crm-kpi status`); the rest (objective history, monthly KPIs, funnel) is read here.
 Values are returned as plain Python records, ready to be charted.
 """
@@ -15,14 +15,9 @@ from pathlib import Path
 import duckdb
 
 from core.metrics import METRICS
-from warehouse.queries import (
-    NotMeasuredError,
-    ObjectiveLine,
-    Scorecard,
-    check_measured,
-    open_serving,
-    scorecard,
-)
+from warehouse.queries import open_serving
+from warehouse.scorecard import NotMeasuredError, check_measured, scorecard
+from warehouse.scorecard_lines import ObjectiveLine, Scorecard
 
 # The monthly KPI charts, in the order the report shows them.
 TREND_METRICS = ("win_rate", "won_revenue", "pipeline_value", "sales_cycle_days")
