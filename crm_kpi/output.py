@@ -90,7 +90,8 @@ def report_outcome(settings: Settings, outcome, strict_alerts: bool = False) -> 
 def print_scorecard(settings: Settings, as_of: date | None = None) -> None:
     """The objective scorecard as of `as_of` (default: the last day measured)."""
     from crm_kpi.scorecard import render
-    from warehouse.queries import NotMeasuredError, ServingFileMissingError, scorecard
+    from warehouse.queries import ServingFileMissingError
+    from warehouse.scorecard import NotMeasuredError, scorecard
 
     try:
         card = scorecard(settings.serving_db, as_of)

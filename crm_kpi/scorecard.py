@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from core.formatting import format_metric
-from warehouse.queries import ObjectiveLine, Scorecard
+from warehouse.scorecard_lines import ObjectiveLine, Scorecard
 
 STATUS_STYLES = {
     "achieved": "bold green",

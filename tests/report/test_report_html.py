@@ -16,9 +16,10 @@ from tests.report.conftest import DemoWarehouse
 from tests.report.helpers import data_urls, report_specs, spec_rows
 from tests.report.png import read_png
 from tests.utils import query, run_cli
-from warehouse.queries import ServingFileMissingError, scorecard
+from warehouse.queries import ServingFileMissingError
 from warehouse.report import ReportError, build_report
 from warehouse.report.html import script_json
+from warehouse.scorecard import scorecard
 
 TREND_CHARTS = {
     "chart-kpi-win_rate",

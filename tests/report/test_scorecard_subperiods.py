@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.fakes.webhook import Receiver
 from tests.utils import CLI, ISOLATED_PREFIXES, query
-from warehouse.queries import SubPeriod, overall_status
+from warehouse.scorecard_lines import SubPeriod, overall_status
 
 pytestmark = pytest.mark.slow  # runs the pipeline
 

@@ -2,7 +2,8 @@
 
     build_report(serving_db, out, as_of=None, png_dir=None) -> out
 
-reads the serving file read-only (`data`), draws the charts with Altair (`charts`) and
+reads the serving file read-only (`data`, into the records of `model`), draws the charts
+with Altair (`charts`, one module per kind of chart, their shared look in `style`) and
 writes one HTML file with the Vega JavaScript inlined (`html`); with `png_dir`, each chart
 is also written as a PNG (vl-convert) for e-mail.
 """
@@ -17,8 +18,9 @@ from pathlib import Path
 import vl_convert
 
 from warehouse.report.charts import ChartSections, build_charts
-from warehouse.report.data import ReportData, ReportError, load_report_data
+from warehouse.report.data import load_report_data
 from warehouse.report.html import render_html
+from warehouse.report.model import ReportData, ReportError
 
 __all__ = ["ReportError", "build_report", "write_pngs"]
 

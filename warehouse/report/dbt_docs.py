@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.dbt import dbt_command, dbt_env, target_dir
 from core.settings import Settings
-from warehouse.report.data import ReportError
+from warehouse.report.model import ReportError
 from warehouse.run_context import warehouse_state
 
 STATIC_PAGE = "static_index.html"
