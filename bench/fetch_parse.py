@@ -17,7 +17,10 @@ import time
 import pyarrow.compute as pc
 
 from ingestion.hubspot import settings as hs
-from ingestion.hubspot.helpers import FieldMapping, HubSpotClient, ObjectReader, paged_results
+from ingestion.hubspot.client import HubSpotClient
+from ingestion.hubspot.mapping import FieldMapping
+from ingestion.hubspot.objects import ObjectReader
+from ingestion.hubspot.pages import paged_results
 
 
 def fetch_and_parse(base_url: str, token: str) -> dict[str, float | int]:

@@ -35,46 +35,26 @@ its access token in `SOURCES__HUBSPOT__API_KEY` (or `api_key` under [sources.hub
 in `.dlt/secrets.toml`). `docs/connectors/hubspot.md` lists every setting and default.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from functools import cached_property
-from typing import Any
 
 import dlt
-import pyarrow as pa
-import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
+from ingestion.common.incremental import lagged_cursor
+from ingestion.hubspot import companies, deals, owners
 from ingestion.hubspot import settings as hs
-from ingestion.hubspot.helpers import (
-    COMPANIES_SCHEMA,
-    DEALS_SCHEMA,
-    EXCHANGE_RATES_SCHEMA,
-    GOAL_TARGETS_SCHEMA,
-    STAGE_HISTORY_SCHEMA,
-    FieldMapping,
+from ingestion.hubspot.api import HubSpotApi
+from ingestion.hubspot.currencies import exchange_rates as exchange_rates_resource
+from ingestion.hubspot.errors import (
     HubSpotAuthError,
-    HubSpotClient,
     HubSpotDataError,
     HubSpotError,
     HubSpotRateLimitError,
     HubSpotResponseError,
-    ObjectReader,
-    RetryPolicy,
-    company_currency,
-    company_rows,
-    deal_rows,
-    empty,
-    exchange_rate_rows,
-    goal_target_rows,
-    history_tombstone_rows,
-    owner_rows,
-    paged_results,
-    pipeline_stage_rows,
-    primary_from_list_associations,
-    stage_history_rows,
-    tombstone_rows,
 )
+from ingestion.hubspot.goals import goal_targets
+from ingestion.hubspot.pipelines import deal_pipeline_stages
 
 __all__ = [
     "HubSpotAuthError",
@@ -84,183 +64,6 @@ __all__ = [
     "HubSpotResponseError",
     "hubspot_source",
 ]
-
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-# `archived` marks a delete (dlt's hard_delete); of two copies of a record in one load the
-# latest `updated_at` wins, so a delete read in the same run as a live copy prevails.
-DELETE_HINTS: dict[str, Any] = {
-    "archived": {"data_type": "bool", "hard_delete": True},
-    "updated_at": {"data_type": "timestamp", "dedup_sort": "desc"},
-}
-
-
-# A snapshot table's merge key: one value for all rows, so each load replaces them all.
-SNAPSHOT_HINTS: dict[str, Any] = {"write_disposition": MERGE, "merge_key": "snapshot"}
-
-
-def _snapshot(table: pa.Table) -> pa.Table:
-    return table.append_column(
-        pa.field("snapshot", pa.string(), nullable=False),
-        pa.array(["hubspot"] * table.num_rows, pa.string()),
-    )
-
-
-class _Api:
-    """The portal's API and mapping, built on first use: a bad setting then fails the
-    HubSpot run with its own message instead of failing the listing of sources."""
-
-    def __init__(
-        self,
-        api_key: str,
-        base_url: str,
-        retry: dict[str, Any],
-        mapping: dict[str, Any],
-        default_currency: str,
-        page_size: int,
-    ) -> None:
-        self._api_key = api_key
-        self._base_url = base_url
-        self._retry = retry
-        self._mapping = mapping
-        self._default_currency = default_currency
-        self.page_size = page_size
-        self._company_currency: str | None = None
-        self._owners: list[dict[str, Any]] | None = None
-        # stage history read with each batch of deals, until the deal_stage_history
-        # transformer takes the rows of the deals that passed the incremental filter
-        self._pending_history: list[pa.Table] = []
-
-    @cached_property
-    def client(self) -> HubSpotClient:
-        try:
-            retry = RetryPolicy(**self._retry)
-        except ValueError as exc:
-            raise HubSpotError(str(exc)) from None
-        return HubSpotClient(self._api_key, self._base_url, retry)
-
-    @cached_property
-    def mapping(self) -> FieldMapping:
-        try:
-            return FieldMapping(**{k: v for k, v in self._mapping.items() if v is not None})
-        except ValueError as exc:
-            raise HubSpotError(str(exc)) from None
-
-    def reader(
-        self,
-        object_type: str,
-        properties: Sequence[str],
-        history: Sequence[str] = (),
-        associations: Sequence[str] = (),
-    ) -> ObjectReader:
-        return ObjectReader(
-            self.client,
-            object_type,
-            tuple(properties),
-            tuple(history),
-            tuple(associations),
-            page_size=self.page_size,
-        )
-
-    def currency(self) -> str:
-        """The currency of deals that name none: the setting, else the portal's own."""
-        if self._company_currency is None:
-            code = (self._default_currency or "").strip().upper()
-            if code and (len(code) != 3 or not code.isalpha()):
-                raise HubSpotError(
-                    f"SOURCES__HUBSPOT__DEFAULT_CURRENCY={self._default_currency!r} is not a "
-                    "3-letter ISO 4217 code such as EUR"
-                )
-            self._company_currency = code or company_currency(self.client)
-        return self._company_currency
-
-    def owners(self) -> list[dict[str, Any]]:
-        """Active, then deactivated owners (read once for `owners` and `owner_teams`)."""
-        if self._owners is None:
-            listing = {"limit": hs.LIST_PAGE_SIZE}
-            self._owners = [
-                *paged_results(
-                    self.client, hs.OWNERS_PATH, {**listing, "archived": "false"}, "owners"
-                ),
-                *paged_results(
-                    self.client, hs.OWNERS_PATH, {**listing, "archived": "true"}, "archived owners"
-                ),
-            ]
-        return self._owners
-
-    def hold_history(self, rows: pa.Table) -> None:
-        self._pending_history.append(rows)
-
-    def take_history(self, deal_ids: pa.Array) -> pa.Table:
-        """The held history rows of `deal_ids`; the others stay held."""
-        if not self._pending_history:
-            return empty(STAGE_HISTORY_SCHEMA)
-        held = pa.concat_tables(self._pending_history, promote_options="default")
-        mine = pc.is_in(held.column("deal_id"), value_set=deal_ids)
-        self._pending_history = [held.filter(pc.invert(mine))]
-        return held.filter(mine)
-
-
-def _batches(pages: Iterator[Any], rows: int = hs.BATCH_ROWS) -> Iterator[list[Any]]:
-    """Pages grouped until about `rows` records: dlt then handles few, larger tables."""
-    batch: list[Any] = []
-    count = 0
-    for page in pages:
-        batch.append(page)
-        count += len(page[0] if isinstance(page, tuple) else page)
-        if count >= rows:
-            yield batch
-            batch, count = [], 0
-    if batch:
-        yield batch
-
-
-def _changed_deals(
-    reader: ObjectReader, search_pages: Iterator[pa.Array]
-) -> Iterator[tuple[pa.Array, pa.Array]]:
-    """Each page of changed deals read in full (history included) with its primary company."""
-    size = reader.batch_size(with_history=True)
-    for page in search_pages:
-        ids = page.field("id").to_pylist()
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            records = reader.batch_read(chunk)
-            if not len(records):
-                continue  # deleted meanwhile: the archived listing deletes them
-            from_ids, company_ids = reader.primary_associations(chunk, "companies")
-            positions = pc.index_in(records.field("id"), value_set=from_ids)
-            companies = (
-                company_ids.take(positions)
-                if len(from_ids)
-                else pa.nulls(len(records), pa.string())
-            )
-            yield records, companies
-
-
-def _cursor_start(cursor: Any) -> datetime | None:
-    return getattr(cursor, "start_value", None) if cursor is not None else None
-
-
-def _live_then_archived(
-    reader: ObjectReader,
-    since: datetime | None,
-    build: Callable[[list[pa.Array]], pa.Table],
-    kind: str,
-    schema: pa.Schema,
-) -> Iterator[pa.Table]:
-    """Records (all of them, else those modified since `since`), then deletes."""
-    if since is None:
-        pages = reader.list_pages()
-    else:
-        pages = reader.search_modified_since(since, reader.properties)
-    emitted = False
-    for batch in _batches(page for page in pages if len(page)):
-        yield build(batch)
-        emitted = True
-    if not emitted:
-        yield empty(schema)  # the table exists for staging even when HubSpot has none
-    archived = reader.list_pages(archived=True, properties=(hs.MODIFIED_PROPERTY,))
-    for batch in _batches(page for page in archived if len(page)):
-        yield tombstone_rows(batch, kind)
 
 
 @dlt.source(name="hubspot", max_table_nesting=0)
@@ -302,7 +105,7 @@ def hubspot_source(
     lookback = float(lookback_seconds)
     if lookback < 0:
         raise ValueError(f"SOURCES__HUBSPOT__LOOKBACK_SECONDS={lookback_seconds} must be >= 0")
-    api = _Api(
+    api = HubSpotApi(
         api_key,
         base_url,
         retry={
@@ -327,143 +130,20 @@ def hubspot_source(
         page_size=max(1, int(page_size)),
     )
 
-    def cursor(column: str) -> dlt.sources.incremental[datetime]:
-        # lag re-reads the lookback window; primary_key=() leaves deduplication to the merge
-        return dlt.sources.incremental(column, lag=lookback, primary_key=())
+    def cursor() -> dlt.sources.incremental[datetime]:
+        # lag re-reads this run's lookback; primary_key=() leaves deduplication to the merge
+        return lagged_cursor("updated_at", lookback, primary_key=())
 
-    @dlt.resource(
-        name="deals",
-        write_disposition=MERGE,
-        primary_key="id",
-        columns=DELETE_HINTS,
-        incremental=cursor("updated_at"),
-    )
-    def deals(
-        updated_at: dlt.sources.incremental[datetime] | None = None,
-    ) -> Iterator[pa.Table]:
-        """Every deal on the first run, then those modified since; then deleted deals."""
-        reader = api.reader(
-            "deals",
-            api.mapping.deal_properties,
-            history=(hs.STAGE_HISTORY_PROPERTY,),
-            associations=("companies",),
-        )
-        since = _cursor_start(updated_at)
-        if since is None:
-            pages: Iterator[tuple[pa.Array, pa.Array]] = (
-                (records, primary_from_list_associations(records, "companies"))
-                for records in reader.list_pages()
-            )
-        else:
-            pages = _changed_deals(reader, reader.search_modified_since(since))
-        emitted = False
-        for batch in _batches(pages):
-            records = [page for page, _ in batch]
-            table = deal_rows(records, [c for _, c in batch], api.mapping, api.currency)
-            api.hold_history(stage_history_rows(records, table))
-            yield table
-            emitted = True
-        if not emitted:
-            yield empty(DEALS_SCHEMA)  # the table exists for staging even with no deals
-        archived = reader.list_pages(
-            archived=True, properties=(hs.STAGE_HISTORY_PROPERTY, hs.MODIFIED_PROPERTY)
-        )
-        for batch in _batches(page for page in archived if len(page)):
-            tombstones = tombstone_rows(batch, "deal")
-            api.hold_history(history_tombstone_rows(batch, tombstones))
-            yield tombstones
-
-    @dlt.transformer(
-        data_from=deals,
-        name="deal_stage_history",
-        write_disposition=MERGE,
-        primary_key=("deal_id", "stage_id", "entered_at"),
-        merge_key="deal_id",
-        columns=DELETE_HINTS,
-    )
-    def deal_stage_history(deal_batch: pa.Table) -> Iterator[pa.Table]:
-        """The stage history of the deals `deals` loads (its cursor is theirs): every value
-        `dealstage` took, with its time; deleted with the deal."""
-        yield api.take_history(deal_batch.column("id").combine_chunks())
-
-    @dlt.resource(
-        name="companies",
-        write_disposition=MERGE,
-        primary_key="id",
-        columns=DELETE_HINTS,
-        incremental=cursor("updated_at"),
-    )
-    def companies(
-        updated_at: dlt.sources.incremental[datetime] | None = None,
-    ) -> Iterator[pa.Table]:
-        """Companies (the accounts) with the properties mapped to segment, region, industry."""
-        reader = api.reader("companies", api.mapping.company_properties)
-        yield from _live_then_archived(
-            reader,
-            _cursor_start(updated_at),
-            lambda batch: company_rows(batch, api.mapping),
-            "company",
-            COMPANIES_SCHEMA,
-        )
-
-    @dlt.resource(
-        name="goal_targets",
-        write_disposition=MERGE,
-        primary_key="id",
-        columns=DELETE_HINTS,
-        incremental=cursor("updated_at"),
-    )
-    def goal_targets(
-        updated_at: dlt.sources.incremental[datetime] | None = None,
-    ) -> Iterator[pa.Table]:
-        """Goal targets (quotas): one per goal, assignee and period; they become objectives."""
-        if not goals:
-            yield empty(GOAL_TARGETS_SCHEMA)
-            return
-        reader = api.reader("goal_targets", hs.GOAL_TARGET_PROPERTIES)
-        yield from _live_then_archived(
-            reader,
-            _cursor_start(updated_at),
-            lambda batch: goal_target_rows(batch, api.mapping),
-            "goal target",
-            GOAL_TARGETS_SCHEMA,
-        )
-
-    @dlt.resource(name="owners", primary_key="id", **SNAPSHOT_HINTS)
-    def owners() -> Iterator[pa.Table]:
-        """Owners, active and deactivated (their deals keep them), with their primary team."""
-        yield _snapshot(owner_rows(api.owners())[0])
-
-    @dlt.resource(name="owner_teams", primary_key=("owner_id", "team_id"), **SNAPSHOT_HINTS)
-    def owner_teams() -> Iterator[pa.Table]:
-        """Every team of every owner, with the primary flag (goal targets name team ids)."""
-        yield _snapshot(owner_rows(api.owners())[1])
-
-    @dlt.resource(
-        name="deal_pipeline_stages", primary_key=("pipeline_id", "stage_id"), **SNAPSHOT_HINTS
-    )
-    def deal_pipeline_stages() -> Iterator[pa.Table]:
-        """Deal pipelines and their stages (label, order, probability, closed)."""
-        path = hs.PIPELINES_PATH.format(object_type="deals")
-        yield _snapshot(pipeline_stage_rows(paged_results(api.client, path, {}, "deal pipelines")))
-
-    @dlt.resource(name="exchange_rates", primary_key="id", **SNAPSHOT_HINTS)
-    def exchange_rates_resource() -> Iterator[pa.Table]:
-        """The portal's exchange rates to its company currency (multi-currency portals)."""
-        if not exchange_rates:
-            yield _snapshot(empty(EXCHANGE_RATES_SCHEMA))
-            return
-        listing = {"limit": hs.LIST_PAGE_SIZE}
-        rates = paged_results(api.client, hs.EXCHANGE_RATES_PATH, listing, "exchange rates")
-        yield _snapshot(exchange_rate_rows(rates))
-
+    # the modules, not their resources, are imported where the names are the same: a
+    # package attribute `deals` must stay the module `ingestion.hubspot.deals`
+    deal_resource = deals.deals(api).apply_hints(incremental=cursor())
     return (
-        deals,
-        deal_stage_history,
-        companies,
-        goal_targets,
-        owners,
-        owner_teams,
-        deal_pipeline_stages,
-        exchange_rates_resource,
+        deal_resource,
+        deal_resource | deals.deal_stage_history(api),
+        companies.companies(api).apply_hints(incremental=cursor()),
+        goal_targets(api, goals).apply_hints(incremental=cursor()),
+        owners.owners(api),
+        owners.owner_teams(api),
+        deal_pipeline_stages(api),
+        exchange_rates_resource(api, exchange_rates),
     )

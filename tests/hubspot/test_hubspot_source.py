@@ -34,7 +34,8 @@ from ingestion.hubspot import (
     HubSpotResponseError,
 )
 from ingestion.hubspot import settings as hs
-from ingestion.hubspot.helpers import DEALS_SCHEMA, to_date, to_decimal, to_timestamp
+from ingestion.hubspot.schemas import DEALS_SCHEMA
+from ingestion.hubspot.values import to_date, to_decimal, to_timestamp
 from ingestion.registry import SourceNotConfiguredError, build_source, is_configured
 from tests.conftest import ROOT
 from tests.fakes.hubspot import (
