@@ -26,7 +26,7 @@ from ingestion.pipedrive.fields import (
     money_values,
     resolve_fields,
 )
-from ingestion.pipedrive.listing import EPOCH, Options, all_fields, changed_pages
+from ingestion.pipedrive.listing import EPOCH, Options, all_records, changed_pages
 from ingestion.pipedrive.values import from_records, keyed, require, to_date, to_money, to_timestamp
 
 logger = logging.getLogger("ingestion.pipedrive")
@@ -143,7 +143,7 @@ def warn_if_deletions_may_be_missed(
 
 
 def _deal_mapping(client: PipedriveClient, options: Options, notes: Notes) -> DealMapping:
-    fields = resolve_fields(all_fields(client, settings.DEAL_FIELDS), options.deal_fields, "deal")
+    fields = resolve_fields(all_records(client, settings.DEAL_FIELDS), options.deal_fields, "deal")
     labels = {**settings.DEAL_TYPE_LABELS}
     for label, value in options.deal_type_labels.items():
         key = "_".join(str(label).strip().lower().replace("-", " ").split())

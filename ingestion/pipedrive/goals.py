@@ -14,6 +14,7 @@ from core.settings import Settings
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.client import PipedriveClient
 from ingestion.pipedrive.errors import PipedriveResponseError
+from ingestion.pipedrive.listing import all_records
 from ingestion.pipedrive.reference import legacy_teams
 
 logger = logging.getLogger("ingestion.pipedrive")
@@ -218,8 +219,8 @@ def goals(client: PipedriveClient) -> Iterator[pa.Table]:
     )
     pipeline_names: dict[int, str] = {}
     if any(((g.get("type") or {}).get("params") or {}).get("pipeline_id") for g in found.values()):
-        for page in client.paginate(settings.PIPELINES, {"limit": settings.PAGE_SIZE}):
-            pipeline_names.update({int(p["id"]): str(p.get("name")) for p in page})
+        for p in all_records(client, settings.PIPELINES):
+            pipeline_names[int(p["id"])] = str(p.get("name"))
     rows = [
         goal_row(
             g,

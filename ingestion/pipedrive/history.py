@@ -4,7 +4,7 @@ the deals' changelogs concurrently, with progress logged and a killed run resume
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.changelog import ChangelogCache, cursor_key, stage_path
 from ingestion.pipedrive.client import PipedriveClient
-from ingestion.pipedrive.listing import EPOCH
+from ingestion.pipedrive.listing import EPOCH, all_records
 from ingestion.pipedrive.values import TIMESTAMP, to_timestamp
 
 logger = logging.getLogger("ingestion.pipedrive")
@@ -62,9 +62,7 @@ class HistoryFetcher:
     ) -> list[tuple[int | None, str | None]]:
         path = settings.DEAL_CHANGELOG.format(id=deal_id)
         what = f"GET {path}"
-        changes: list[Mapping[str, Any]] = []
-        for data in self.client.paginate(path, {"limit": self.page_size}, what=what):
-            changes.extend(data)
+        changes = all_records(self.client, path, self.page_size, what=what)
         return stage_path(changes, current_stage, what)
 
     def rows(self, deals: pa.Table) -> pa.Table:

@@ -44,11 +44,14 @@ def updated_since_value(updated_since: dlt.sources.incremental[datetime]) -> str
     return _rfc3339(start.replace(microsecond=0))
 
 
-def all_fields(client: PipedriveClient, path: str) -> list[dict[str, Any]]:
-    fields: list[dict[str, Any]] = []
-    for page in client.paginate(path, {"limit": settings.PAGE_SIZE}):
-        fields.extend(page)
-    return fields
+def all_records(
+    client: PipedriveClient, path: str, page_size: int = settings.PAGE_SIZE, what: str = ""
+) -> list[dict[str, Any]]:
+    """Every record of a cursor-paged list, all pages read (fields, pipelines, a changelog)."""
+    records: list[dict[str, Any]] = []
+    for page in client.paginate(path, {"limit": page_size}, what=what):
+        records.extend(page)
+    return records
 
 
 def changed_pages(

@@ -20,7 +20,7 @@ from ingestion.pipedrive.fields import (
     label_values,
     resolve_fields,
 )
-from ingestion.pipedrive.listing import EPOCH, Options, all_fields, changed_pages
+from ingestion.pipedrive.listing import EPOCH, Options, all_records, changed_pages
 from ingestion.pipedrive.values import from_records, keyed, require, to_timestamp
 
 ORG_ROLES = ("segment", "region", "industry")
@@ -83,7 +83,7 @@ def organizations(
 ) -> Iterator[pa.Table]:
     """Organizations (the accounts) changed since the cursor."""
     fields = resolve_fields(
-        all_fields(client, settings.ORGANIZATION_FIELDS),
+        all_records(client, settings.ORGANIZATION_FIELDS),
         options.organization_fields,
         "organization",
     )

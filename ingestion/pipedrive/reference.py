@@ -14,8 +14,16 @@ import pyarrow.compute as pc
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.client import PipedriveClient
 from ingestion.pipedrive.errors import PipedriveResponseError
-from ingestion.pipedrive.listing import Options
+from ingestion.pipedrive.listing import Options, all_records
 from ingestion.pipedrive.values import from_records, keyed, require, to_timestamp
+
+
+def _timed(page: pa.Table, what: str) -> pa.Table:
+    """The page with its add_time and update_time texts as UTC timestamps, where they were."""
+    for name in ("add_time", "update_time"):
+        index = page.schema.get_field_index(name)
+        page = page.set_column(index, name, to_timestamp(page[name], what))
+    return page
 
 
 def pipelines_table(records: list[dict[str, Any]], what: str) -> pa.Table:
@@ -32,8 +40,7 @@ def pipelines_table(records: list[dict[str, Any]], what: str) -> pa.Table:
     )
     page = from_records(records, schema, what)
     require(page, ("id", "name"), what)
-    timed = page.set_column(5, "add_time", to_timestamp(page["add_time"], what))
-    return keyed(timed.set_column(6, "update_time", to_timestamp(page["update_time"], what)), "id")
+    return keyed(_timed(page, what), "id")
 
 
 def stages_table(records: list[dict[str, Any]], what: str) -> pa.Table:
@@ -51,8 +58,7 @@ def stages_table(records: list[dict[str, Any]], what: str) -> pa.Table:
     )
     page = from_records(records, schema, what)
     require(page, ("id", "name", "pipeline_id"), what)
-    timed = page.set_column(6, "add_time", to_timestamp(page["add_time"], what))
-    return keyed(timed.set_column(7, "update_time", to_timestamp(page["update_time"], what)), "id")
+    return keyed(_timed(page, what), "id")
 
 
 def user_teams(teams: Iterable[Mapping[str, Any]]) -> dict[int, str]:
@@ -121,17 +127,13 @@ def teams_table(records: list[dict[str, Any]], what: str) -> pa.Table:
 
 @dlt.resource(name="pipelines", section="pipedrive", write_disposition="replace", primary_key="id")
 def pipelines(client: PipedriveClient, options: Options) -> Iterator[pa.Table]:
-    records: list[dict[str, Any]] = []
-    for page in client.paginate(settings.PIPELINES, {"limit": options.page_size}):
-        records.extend(page)
+    records = all_records(client, settings.PIPELINES, options.page_size)
     yield pipelines_table(records, f"GET {settings.PIPELINES}")
 
 
 @dlt.resource(name="stages", section="pipedrive", write_disposition="replace", primary_key="id")
 def stages(client: PipedriveClient, options: Options) -> Iterator[pa.Table]:
-    records: list[dict[str, Any]] = []
-    for page in client.paginate(settings.STAGES, {"limit": options.page_size}):
-        records.extend(page)
+    records = all_records(client, settings.STAGES, options.page_size)
     yield stages_table(records, f"GET {settings.STAGES}")
 
 
