@@ -45,6 +45,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
+from ingestion.common.http import RetryPolicy
+from ingestion.common.incremental import MERGE, cursor_start, delete_hints, lagged_cursor
 from ingestion.hubspot import settings as hs
 from ingestion.hubspot.helpers import (
     COMPANIES_SCHEMA,
@@ -60,7 +62,7 @@ from ingestion.hubspot.helpers import (
     HubSpotRateLimitError,
     HubSpotResponseError,
     ObjectReader,
-    RetryPolicy,
+    check_retry,
     company_currency,
     company_rows,
     deal_rows,
@@ -85,13 +87,9 @@ __all__ = [
     "hubspot_source",
 ]
 
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # `archived` marks a delete (dlt's hard_delete); of two copies of a record in one load the
 # latest `updated_at` wins, so a delete read in the same run as a live copy prevails.
-DELETE_HINTS: dict[str, Any] = {
-    "archived": {"data_type": "bool", "hard_delete": True},
-    "updated_at": {"data_type": "timestamp", "dedup_sort": "desc"},
-}
+DELETE_HINTS: dict[str, Any] = delete_hints("archived", "updated_at")
 
 
 # A snapshot table's merge key: one value for all rows, so each load replaces them all.
@@ -132,10 +130,7 @@ class _Api:
 
     @cached_property
     def client(self) -> HubSpotClient:
-        try:
-            retry = RetryPolicy(**self._retry)
-        except ValueError as exc:
-            raise HubSpotError(str(exc)) from None
+        retry = check_retry(RetryPolicy(**self._retry))
         return HubSpotClient(self._api_key, self._base_url, retry)
 
     @cached_property
@@ -236,10 +231,6 @@ def _changed_deals(
             yield records, companies
 
 
-def _cursor_start(cursor: Any) -> datetime | None:
-    return getattr(cursor, "start_value", None) if cursor is not None else None
-
-
 def _live_then_archived(
     reader: ObjectReader,
     since: datetime | None,
@@ -329,7 +320,7 @@ def hubspot_source(
 
     def cursor(column: str) -> dlt.sources.incremental[datetime]:
         # lag re-reads the lookback window; primary_key=() leaves deduplication to the merge
-        return dlt.sources.incremental(column, lag=lookback, primary_key=())
+        return lagged_cursor(column, lookback, primary_key=())
 
     @dlt.resource(
         name="deals",
@@ -348,7 +339,7 @@ def hubspot_source(
             history=(hs.STAGE_HISTORY_PROPERTY,),
             associations=("companies",),
         )
-        since = _cursor_start(updated_at)
+        since = cursor_start(updated_at)
         if since is None:
             pages: Iterator[tuple[pa.Array, pa.Array]] = (
                 (records, primary_from_list_associations(records, "companies"))
@@ -400,7 +391,7 @@ def hubspot_source(
         reader = api.reader("companies", api.mapping.company_properties)
         yield from _live_then_archived(
             reader,
-            _cursor_start(updated_at),
+            cursor_start(updated_at),
             lambda batch: company_rows(batch, api.mapping),
             "company",
             COMPANIES_SCHEMA,
@@ -423,7 +414,7 @@ def hubspot_source(
         reader = api.reader("goal_targets", hs.GOAL_TARGET_PROPERTIES)
         yield from _live_then_archived(
             reader,
-            _cursor_start(updated_at),
+            cursor_start(updated_at),
             lambda batch: goal_target_rows(batch, api.mapping),
             "goal target",
             GOAL_TARGETS_SCHEMA,

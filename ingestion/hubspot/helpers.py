@@ -13,11 +13,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,16 +25,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 import requests
-from dlt.sources.helpers.requests import Client
 
 from core.redaction import redact_url
+from ingestion.common.arrow import TIMESTAMP, key_field, read_json_page
+from ingestion.common.errors import SourceError
+from ingestion.common.http import BearerAuth, RetryPolicy, retrying_client, wait_out_window
+from ingestion.common.paging import follow
 from ingestion.hubspot import settings as hs
 
 logger = logging.getLogger(__name__)
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
 # Raw amounts keep HubSpot's digits (it stores numbers with any number of decimals);
 # staging rounds them to DECIMAL(18,2).
 RAW_DECIMAL = pa.decimal128(38, 9)
@@ -46,16 +45,12 @@ _DIGITS = re.compile(r"^-?\d+$")
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
-class HubSpotError(RuntimeError):
+class HubSpotError(SourceError):
     """HubSpot answered something the source cannot use; the message says what to do.
 
     `transient` tells the orchestration whether loading again later may succeed (an
     outage, a rate limit, a truncated page) or a person must act first (a token, a setting).
     """
-
-    def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.transient = transient
 
 
 class HubSpotAuthError(HubSpotError):
@@ -69,47 +64,33 @@ class HubSpotRateLimitError(HubSpotError):
 class HubSpotResponseError(HubSpotError):
     """A page that is not the JSON HubSpot documents (truncated, not an object, no results)."""
 
-    def __init__(self, message: str, *, transient: bool = True) -> None:
-        super().__init__(message, transient=transient)
+    transient = True
 
 
 class HubSpotDataError(HubSpotError):
     """A record's property value that does not parse as its type."""
 
 
-class _BearerAuth(requests.auth.AuthBase):
-    """Puts the token in the Authorization header, and nowhere a repr or log could show it."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(<redacted>)"
+DEFAULT_RETRY = RetryPolicy(
+    max_attempts=hs.DEFAULT_MAX_ATTEMPTS,
+    backoff_factor=hs.DEFAULT_BACKOFF_FACTOR,
+    max_retry_delay=hs.DEFAULT_MAX_RETRY_DELAY,
+    request_timeout=hs.DEFAULT_REQUEST_TIMEOUT,
+)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to insist on 429, 5xx and dropped connections before failing the run."""
-
-    max_attempts: int = hs.DEFAULT_MAX_ATTEMPTS
-    backoff_factor: float = hs.DEFAULT_BACKOFF_FACTOR
-    max_retry_delay: float = hs.DEFAULT_MAX_RETRY_DELAY
-    request_timeout: float = hs.DEFAULT_REQUEST_TIMEOUT
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(
-                f"SOURCES__HUBSPOT__MAX_ATTEMPTS={self.max_attempts} must be at least 1"
+def check_retry(policy: RetryPolicy) -> RetryPolicy:
+    """`policy` if its values can bound a request, else a HubSpotError naming the setting."""
+    if policy.max_attempts < 1:
+        raise HubSpotError(
+            f"SOURCES__HUBSPOT__MAX_ATTEMPTS={policy.max_attempts} must be at least 1"
+        )
+    for name in ("backoff_factor", "max_retry_delay", "request_timeout"):
+        if getattr(policy, name) < 0:
+            raise HubSpotError(
+                f"SOURCES__HUBSPOT__{name.upper()}={getattr(policy, name)} must not be negative"
             )
-        for name in ("backoff_factor", "max_retry_delay", "request_timeout"):
-            if getattr(self, name) < 0:
-                raise ValueError(
-                    f"SOURCES__HUBSPOT__{name.upper()}={getattr(self, name)} must not be negative"
-                )
+    return policy
 
 
 def _is_daily_limit(response: requests.Response) -> bool:
@@ -143,20 +124,15 @@ class HubSpotClient:
                 f"the default is {hs.DEFAULT_BASE_URL}"
             )
         self._token = token
-        self._auth = _BearerAuth(token)
+        self._auth = BearerAuth(token)
         self.base_url = base_url.rstrip("/")
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DEFAULT_RETRY
         self.requests_made = 0
-        self._client = Client(
-            request_timeout=self.retry.request_timeout,
-            raise_for_status=False,
-            status_codes=tuple(range(500, 600)),
+        self._client = retrying_client(
+            self.retry,
+            status_codes=range(500, 600),
             retry_condition=_retry_rate_limited,
-            request_max_attempts=self.retry.max_attempts,
-            request_backoff_factor=self.retry.backoff_factor,
-            request_max_retry_delay=self.retry.max_retry_delay,
-            respect_retry_after_header=True,
-            session_attrs={"hooks": {"response": [self._respect_rate_limit_headers]}},
+            on_response=self._respect_rate_limit_headers,
         )
 
     def _redact(self, text: str) -> str:
@@ -175,10 +151,12 @@ class HubSpotClient:
             wait = float(interval_ms) / 1000 if interval_ms.strip().isdigit() else 10.0
         elif headers.get("X-HubSpot-RateLimit-Secondly-Remaining", "").strip() == "0":
             wait = 1.0
-        if wait > 0:
-            wait = min(wait, self.retry.max_retry_delay)
-            logger.info("HubSpot rate-limit window used up: waiting %.2f s", wait)
-            time.sleep(wait)
+        wait_out_window(
+            wait,
+            self.retry.max_retry_delay,
+            logger,
+            "HubSpot rate-limit window used up: waiting %.2f s",
+        )
         return response
 
     def request(
@@ -279,17 +257,7 @@ def parse_page(content: bytes, result_type: pa.DataType, what: str) -> tuple[pa.
     """The `results` of one page as an Arrow struct array, and the cursor of the next page."""
     schema = pa.schema([("results", pa.list_(result_type)), ("paging", _next_after_type())])
     try:
-        table = pa_json.read_json(
-            io.BytesIO(content),
-            read_options=pa_json.ReadOptions(
-                use_threads=False, block_size=max(len(content) + 1, 1 << 20)
-            ),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=schema,
-                unexpected_field_behavior="ignore",
-                newlines_in_values=True,
-            ),
-        )
+        table = read_json_page(content, schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise HubSpotResponseError(
             f"{what}: the page is not the JSON HubSpot documents ({str(exc)[:200]}). Nothing "
@@ -402,19 +370,17 @@ class ObjectReader:
         if associations:
             params["associations"] = ",".join(associations)
         path = hs.OBJECTS_PATH.format(object_type=self.object_type)
-        after: str | None = None
-        page = 0
-        while True:
-            page += 1
+
+        def fetch(after: str | None, page: int) -> tuple[pa.Array, str | None]:
             if after is not None:
                 params["after"] = after
             what = f"{'archived ' if archived else ''}{self.object_type} page {page}"
             content = self.client.request("GET", path, what=what, params=params)
-            records, after = parse_page(content, result_type, what)
+            records, next_after = parse_page(content, result_type, what)
             self.pages_read += 1
-            yield records
-            if after is None:
-                return
+            return records, next_after
+
+        yield from follow(fetch)
 
     def search_modified_since(
         self, since: datetime, properties: Sequence[str] = (hs.MODIFIED_PROPERTY,)
@@ -784,13 +750,9 @@ class FieldMapping:
 # --- Raw tables -------------------------------------------------------------------------
 
 
-def _key(name: str, type_: pa.DataType | None = None) -> pa.Field:
-    return pa.field(name, type_ or pa.string(), nullable=False)
-
-
 DEALS_SCHEMA = pa.schema(
     [
-        _key("id"),
+        key_field("id"),
         ("deal_name", pa.string()),
         ("amount", RAW_DECIMAL),
         ("currency", pa.string()),
@@ -808,34 +770,34 @@ DEALS_SCHEMA = pa.schema(
         ("contract_end", pa.date32()),
         ("mrr", RAW_DECIMAL),
         ("lost_reason", pa.string()),
-        _key("updated_at", TIMESTAMP),
+        key_field("updated_at", TIMESTAMP),
         ("archived", pa.bool_()),
     ]
 )
 STAGE_HISTORY_SCHEMA = pa.schema(
     [
-        _key("deal_id"),
-        _key("stage_id"),
-        _key("entered_at", TIMESTAMP),
-        _key("updated_at", TIMESTAMP),
+        key_field("deal_id"),
+        key_field("stage_id"),
+        key_field("entered_at", TIMESTAMP),
+        key_field("updated_at", TIMESTAMP),
         ("archived", pa.bool_()),
     ]
 )
 COMPANIES_SCHEMA = pa.schema(
     [
-        _key("id"),
+        key_field("id"),
         ("name", pa.string()),
         ("segment", pa.string()),
         ("region", pa.string()),
         ("industry", pa.string()),
         ("created_at", TIMESTAMP),
-        _key("updated_at", TIMESTAMP),
+        key_field("updated_at", TIMESTAMP),
         ("archived", pa.bool_()),
     ]
 )
 GOAL_TARGETS_SCHEMA = pa.schema(
     [
-        _key("id"),
+        key_field("id"),
         ("goal_name", pa.string()),
         ("metric", pa.string()),
         ("target_amount", RAW_DECIMAL),
@@ -844,31 +806,31 @@ GOAL_TARGETS_SCHEMA = pa.schema(
         ("owner_id", pa.string()),
         ("assignee_user_id", pa.string()),
         ("assignee_team_id", pa.string()),
-        _key("updated_at", TIMESTAMP),
+        key_field("updated_at", TIMESTAMP),
         ("archived", pa.bool_()),
     ]
 )
 TOMBSTONE_SCHEMA = pa.schema(
     [
-        _key("id"),
-        _key("updated_at", TIMESTAMP),
+        key_field("id"),
+        key_field("updated_at", TIMESTAMP),
         ("archived_at", TIMESTAMP),
         ("archived", pa.bool_()),
     ]
 )
 HISTORY_TOMBSTONE_SCHEMA = pa.schema(
     [
-        _key("deal_id"),
-        _key("stage_id"),
-        _key("entered_at", TIMESTAMP),
-        _key("updated_at", TIMESTAMP),
+        key_field("deal_id"),
+        key_field("stage_id"),
+        key_field("entered_at", TIMESTAMP),
+        key_field("updated_at", TIMESTAMP),
         ("archived_at", TIMESTAMP),
         ("archived", pa.bool_()),
     ]
 )
 OWNERS_SCHEMA = pa.schema(
     [
-        _key("id"),
+        key_field("id"),
         ("email", pa.string()),
         ("first_name", pa.string()),
         ("last_name", pa.string()),
@@ -882,15 +844,20 @@ OWNERS_SCHEMA = pa.schema(
     ]
 )
 OWNER_TEAMS_SCHEMA = pa.schema(
-    [_key("owner_id"), _key("team_id"), ("team_name", pa.string()), ("is_primary", pa.bool_())]
+    [
+        key_field("owner_id"),
+        key_field("team_id"),
+        ("team_name", pa.string()),
+        ("is_primary", pa.bool_()),
+    ]
 )
 PIPELINE_STAGES_SCHEMA = pa.schema(
     [
-        _key("pipeline_id"),
+        key_field("pipeline_id"),
         ("pipeline_label", pa.string()),
         ("pipeline_display_order", pa.int32()),
         ("pipeline_archived", pa.bool_()),
-        _key("stage_id"),
+        key_field("stage_id"),
         ("stage_label", pa.string()),
         ("display_order", pa.int32()),
         ("probability", RAW_DECIMAL),
@@ -900,7 +867,7 @@ PIPELINE_STAGES_SCHEMA = pa.schema(
 )
 EXCHANGE_RATES_SCHEMA = pa.schema(
     [
-        _key("id"),
+        key_field("id"),
         ("from_currency_code", pa.string()),
         ("to_currency_code", pa.string()),
         ("conversion_rate", RATE_DECIMAL),
@@ -1112,16 +1079,17 @@ def paged_results(
 ) -> Iterator[dict[str, Any]]:
     """Every record of a small GET listing that pages with `paging.next.after`."""
     query = dict(params)
-    page = 0
-    while True:
-        page += 1
+
+    def fetch(after: str | None, page: int) -> tuple[list[dict[str, Any]], str | None]:
+        if after is not None:
+            query["after"] = after
         label = f"{what} page {page}"
         body = _json(client.request("GET", path, what=label, params=query), label)
-        yield from _results(body, label)
-        after = ((body.get("paging") or {}).get("next") or {}).get("after")
-        if not after:
-            return
-        query["after"] = after
+        results = _results(body, label)
+        return results, ((body.get("paging") or {}).get("next") or {}).get("after") or None
+
+    for results in follow(fetch):
+        yield from results
 
 
 def _ts(value: Any, what: str) -> datetime | None:
