@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import dlt
 from dlt.extract.resource import DltResource
 
+from ingestion.common.incremental import EPOCH, FAR_FUTURE, lagged_cursor
 from ingestion.pipedrive import deals, goals, history, organizations, reference, settings
 from ingestion.pipedrive.client import PipedriveClient
 from ingestion.pipedrive.errors import (
@@ -41,7 +42,7 @@ from ingestion.pipedrive.errors import (
     PipedriveResponseError,
 )
 from ingestion.pipedrive.fields import Notes
-from ingestion.pipedrive.listing import EPOCH, FAR_FUTURE, Options
+from ingestion.pipedrive.listing import Options
 
 __all__ = [
     "PipedriveAuthError",
@@ -139,15 +140,13 @@ def pipedrive_source(
             # stateless full range, replaced: a record missing from Pipedrive is deleted
             resource.apply_hints(
                 write_disposition="replace",
-                incremental=dlt.sources.incremental(
-                    "update_time", initial_value=EPOCH, end_value=FAR_FUTURE
+                incremental=lagged_cursor(
+                    "update_time", None, initial_value=EPOCH, end_value=FAR_FUTURE
                 ),
             )
         elif lookback_seconds != settings.LOOKBACK_SECONDS:
             resource.apply_hints(
-                incremental=dlt.sources.incremental(
-                    "update_time", initial_value=EPOCH, lag=lookback_seconds
-                )
+                incremental=lagged_cursor("update_time", lookback_seconds, initial_value=EPOCH)
             )
     return (
         deal_resource,

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
 from dlt.common import json
-from dlt.sources.helpers.requests import Client
 
 from core.redaction import redact_url
+from ingestion.common.http import RetryPolicy, retrying_client, wait_out_window
+from ingestion.common.paging import follow
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.errors import (
     PipedriveAuthError,
@@ -60,15 +60,14 @@ class PipedriveClient:
         self.max_attempts = max_attempts
         self.max_retry_delay = max_retry_delay
         self._headers = {settings.TOKEN_HEADER: api_token.strip(), "Accept": "application/json"}
-        self._http = Client(
+        policy = RetryPolicy(
+            max_attempts=max_attempts,
+            backoff_factor=backoff_factor,
+            max_retry_delay=max_retry_delay,
             request_timeout=request_timeout,
-            raise_for_status=False,
-            request_max_attempts=max_attempts,
-            request_backoff_factor=backoff_factor,
-            request_max_retry_delay=max_retry_delay,
-            respect_retry_after_header=True,
-            session_attrs={"hooks": {"response": [self._rate_limit_hook]}},
         )
+        # a client, not one session: the changelog's threads each get their own session
+        self._http = retrying_client(policy, on_response=self._rate_limit_hook)
 
     def _rate_limit_hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Apply Pipedrive's rate-limit headers before dlt's retry logic sees the answer.
@@ -85,10 +84,13 @@ class PipedriveClient:
         elif (
             response.status_code < 400
             and (headers.get("x-ratelimit-remaining") or "").strip() == "0"
-        ) and reset:
-            wait = min(reset, self.max_retry_delay)
-            logger.info("pipedrive: rate-limit window used up, waiting %.1f s", wait)
-            time.sleep(wait)
+        ):
+            wait_out_window(
+                reset or 0.0,
+                self.max_retry_delay,
+                logger,
+                "pipedrive: rate-limit window used up, waiting %.1f s",
+            )
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None, what: str = "") -> Any:
         """One GET, retried per the client's policy, returning the parsed JSON body."""
@@ -142,9 +144,11 @@ class PipedriveClient:
     ) -> Iterator[list[dict[str, Any]]]:
         """The `data` list of every page of a cursor-paged list (`additional_data.next_cursor`)."""
         query = dict(params or {})
-        page = 1
-        while True:
+
+        def fetch(cursor: str | None, page: int) -> tuple[list[dict[str, Any]], str | None]:
             label = f"{what or 'GET ' + path} (page {page})"
+            if cursor is not None:
+                query["cursor"] = cursor
             body = self.get_json(path, query, what=label)
             if not isinstance(body, dict):
                 raise PipedriveResponseError(f"{label}: the answer is not a JSON object")
@@ -153,12 +157,9 @@ class PipedriveClient:
                 data = []
             if not isinstance(data, list):
                 raise PipedriveResponseError(f"{label}: 'data' is not a list")
-            yield data
-            next_cursor = (body.get("additional_data") or {}).get("next_cursor")
-            if not next_cursor:
-                return
-            query["cursor"] = next_cursor
-            page += 1
+            return data, (body.get("additional_data") or {}).get("next_cursor") or None
+
+        yield from follow(fetch)
 
 
 def _seconds(value: str | None) -> float | None:

@@ -12,6 +12,8 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.common.arrow import keyed
+from ingestion.common.incremental import EPOCH, MERGE, delete_hints, lagged_cursor
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.client import PipedriveClient
 from ingestion.pipedrive.errors import PipedriveConfigError, PipedriveResponseError
@@ -26,8 +28,8 @@ from ingestion.pipedrive.fields import (
     money_values,
     resolve_fields,
 )
-from ingestion.pipedrive.listing import EPOCH, Options, all_records, changed_pages
-from ingestion.pipedrive.values import from_records, keyed, require, to_date, to_money, to_timestamp
+from ingestion.pipedrive.listing import Options, all_records, changed_pages
+from ingestion.pipedrive.values import from_records, require, to_date, to_money, to_timestamp
 
 logger = logging.getLogger("ingestion.pipedrive")
 
@@ -159,15 +161,10 @@ def _deal_mapping(client: PipedriveClient, options: Options, notes: Notes) -> De
 @dlt.resource(
     name="deals",
     section="pipedrive",
-    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+    write_disposition=MERGE,
     primary_key="id",
-    columns={
-        "is_deleted": {"data_type": "bool", "hard_delete": True},
-        "update_time": {"data_type": "timestamp", "dedup_sort": "desc"},
-    },
-    incremental=dlt.sources.incremental(
-        "update_time", initial_value=EPOCH, lag=settings.LOOKBACK_SECONDS
-    ),
+    columns=delete_hints("is_deleted", "update_time"),
+    incremental=lagged_cursor("update_time", settings.LOOKBACK_SECONDS, initial_value=EPOCH),
 )
 def deals(
     client: PipedriveClient,

@@ -6,8 +6,10 @@ their own module lets every other module of the connector import them without a 
 
 from __future__ import annotations
 
+from ingestion.common.errors import SourceError
 
-class PipedriveError(RuntimeError):
+
+class PipedriveError(SourceError):
     """Pipedrive could not be read; the message says what to check. Never holds the token."""
 
 

@@ -16,8 +16,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.common.arrow import MONEY
 from ingestion.pipedrive.errors import PipedriveConfigError
-from ingestion.pipedrive.values import MONEY, to_date, to_money
+from ingestion.pipedrive.values import to_date, to_money
 
 logger = logging.getLogger("ingestion.pipedrive")
 

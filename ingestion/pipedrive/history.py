@@ -14,11 +14,13 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.common.arrow import TIMESTAMP
+from ingestion.common.incremental import EPOCH, MERGE, delete_hints, lagged_cursor
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.changelog import ChangelogCache, cursor_key, stage_path
 from ingestion.pipedrive.client import PipedriveClient
-from ingestion.pipedrive.listing import EPOCH, all_records
-from ingestion.pipedrive.values import TIMESTAMP, to_timestamp
+from ingestion.pipedrive.listing import all_records
+from ingestion.pipedrive.values import to_timestamp
 
 logger = logging.getLogger("ingestion.pipedrive")
 
@@ -174,24 +176,25 @@ class HistoryRun(HistoryFetcher):
                 self.cache.prune(cursor_key(start_value))
 
 
+# The transformer and its stand-in (no_stage_history) load the same table: one
+# declaration keeps their keys equal.
+_HISTORY_TABLE: dict[str, Any] = {
+    "name": "stage_history",
+    "section": "pipedrive",
+    "write_disposition": MERGE,
+    "primary_key": ("deal_id", "seq"),
+    "merge_key": "deal_id",
+}
+
+
 # The parent (deals) is bound in pipedrive_source with `|`. A transformer takes no
 # `incremental=` in its decorator: its cursor is declared by the argument default below.
-@dlt.transformer(
-    name="stage_history",
-    section="pipedrive",
-    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-    primary_key=("deal_id", "seq"),
-    merge_key="deal_id",
-    columns={
-        "is_deleted": {"data_type": "bool", "hard_delete": True},
-        "update_time": {"data_type": "timestamp", "dedup_sort": "desc"},
-    },
-)
+@dlt.transformer(**_HISTORY_TABLE, columns=delete_hints("is_deleted", "update_time"))
 def stage_history(
     deals_page: pa.Table,
     fetcher: HistoryRun,
-    updated_since: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
-        "update_time", initial_value=EPOCH, lag=settings.LOOKBACK_SECONDS
+    updated_since: dlt.sources.incremental[datetime] = lagged_cursor(  # noqa: B008
+        "update_time", settings.LOOKBACK_SECONDS, initial_value=EPOCH
     ),
 ) -> Iterator[pa.Table]:
     """Every stage each deal of the page went through; its cursor is the deal's update_time.
@@ -204,18 +207,10 @@ def stage_history(
     yield fetcher.rows(deals_page)
 
 
-def _history_rows_empty() -> pa.Table:
-    return HISTORY_SCHEMA.empty_table()
-
-
 @dlt.resource(
-    name="stage_history",
-    section="pipedrive",
-    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-    primary_key=("deal_id", "seq"),
-    merge_key="deal_id",
-    columns={"is_deleted": {"data_type": "bool", "hard_delete": True}},
-    incremental=dlt.sources.incremental("update_time", initial_value=EPOCH),
+    **_HISTORY_TABLE,
+    columns=delete_hints("is_deleted"),
+    incremental=lagged_cursor("update_time", None, initial_value=EPOCH),
 )
 def no_stage_history(
     updated_since: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008 - dlt binds the cursor from this default
@@ -223,4 +218,4 @@ def no_stage_history(
     ),
 ) -> Iterator[pa.Table]:
     """With load_stage_history off, an empty typed table keeps staging's view valid."""
-    yield _history_rows_empty()
+    yield HISTORY_SCHEMA.empty_table()

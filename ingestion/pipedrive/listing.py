@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import dlt
 import pyarrow as pa
 
+from ingestion.common.incremental import EPOCH, utc_seconds_text
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.client import PipedriveClient
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -31,17 +29,13 @@ class Options:
     deal_type_labels: Mapping[str, str]
 
 
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def updated_since_value(updated_since: dlt.sources.incremental[datetime]) -> str | None:
     """The `updated_since` query value: the lag-adjusted cursor, none on a first load."""
     start = updated_since.start_value
     if start is None or start <= EPOCH:
         return None
     # whole seconds, rounded down: updated_since is compared with >=, so no record is lost
-    return _rfc3339(start.replace(microsecond=0))
+    return utc_seconds_text(start.replace(microsecond=0))
 
 
 def all_records(

@@ -10,6 +10,8 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.common.arrow import keyed
+from ingestion.common.incremental import EPOCH, MERGE, delete_hints, lagged_cursor
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.client import PipedriveClient
 from ingestion.pipedrive.fields import (
@@ -20,8 +22,8 @@ from ingestion.pipedrive.fields import (
     label_values,
     resolve_fields,
 )
-from ingestion.pipedrive.listing import EPOCH, Options, all_records, changed_pages
-from ingestion.pipedrive.values import from_records, keyed, require, to_timestamp
+from ingestion.pipedrive.listing import Options, all_records, changed_pages
+from ingestion.pipedrive.values import from_records, require, to_timestamp
 
 ORG_ROLES = ("segment", "region", "industry")
 
@@ -63,15 +65,10 @@ def organizations_table(
 @dlt.resource(
     name="organizations",
     section="pipedrive",
-    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+    write_disposition=MERGE,
     primary_key="id",
-    columns={
-        "is_deleted": {"data_type": "bool", "hard_delete": True},
-        "update_time": {"data_type": "timestamp", "dedup_sort": "desc"},
-    },
-    incremental=dlt.sources.incremental(
-        "update_time", initial_value=EPOCH, lag=settings.LOOKBACK_SECONDS
-    ),
+    columns=delete_hints("is_deleted", "update_time"),
+    incremental=lagged_cursor("update_time", settings.LOOKBACK_SECONDS, initial_value=EPOCH),
 )
 def organizations(
     client: PipedriveClient,

@@ -11,11 +11,12 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.common.arrow import keyed
 from ingestion.pipedrive import settings
 from ingestion.pipedrive.client import PipedriveClient
 from ingestion.pipedrive.errors import PipedriveResponseError
 from ingestion.pipedrive.listing import Options, all_records
-from ingestion.pipedrive.values import from_records, keyed, require, to_timestamp
+from ingestion.pipedrive.values import from_records, require, to_timestamp
 
 
 def _timed(page: pa.Table, what: str) -> pa.Table:

@@ -13,10 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.common.arrow import MONEY, TIMESTAMP
 from ingestion.pipedrive.errors import PipedriveResponseError
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
-MONEY = pa.decimal128(18, 2)
 _ZONE_SUFFIX = r"(Z|z|[+-]\d\d:?\d\d)$"
 
 
@@ -55,12 +54,6 @@ def from_records(records: list[dict[str, Any]], schema: pa.Schema, what: str) ->
         raise PipedriveResponseError(
             f"{what}: a record does not have the documented shape ({exc})"
         ) from None
-
-
-def keyed(table: pa.Table, *keys: str) -> pa.Table:
-    """Mark the primary-key columns not null, as dlt declares them (their nulls are checked)."""
-    fields = [f.with_nullable(False) if f.name in keys else f for f in table.schema]
-    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
 def require(table: pa.Table, columns: Sequence[str], what: str) -> None:
