@@ -19,6 +19,8 @@ from ingestion.pipedrive.client import PipedriveClient
 
 @dataclass(frozen=True)
 class Options:
+    """The source's settings the resources read, fixed for one run."""
+
     page_size: int
     full_refresh: bool
     include_archived: bool
