@@ -31,10 +31,11 @@ from ingestion.pipedrive import (
     PipedriveConfigError,
     PipedriveError,
     PipedriveResponseError,
-    _warn_if_deletions_may_be_missed,
     settings,
 )
-from ingestion.pipedrive.helpers import resolve_fields, stage_path
+from ingestion.pipedrive.changelog import stage_path
+from ingestion.pipedrive.deals import warn_if_deletions_may_be_missed
+from ingestion.pipedrive.fields import resolve_fields
 from ingestion.registry import SourceNotConfiguredError, build_source, is_configured
 from tests.fakes.pipedrive import (
     DEFAULT_TOKEN,
@@ -676,10 +677,10 @@ def test_a_pipeline_idle_for_30_days_warns_that_deletions_may_have_been_missed(
     load(server, tmp_path)  # read again today: the CRM's own changes are months old
     assert "FULL_REFRESH" not in caplog.text
     now = datetime.now(UTC)
-    _warn_if_deletions_may_be_missed((now - timedelta(days=10)).isoformat(), now, False)
-    _warn_if_deletions_may_be_missed((now - timedelta(days=40)).isoformat(), now, True)
+    warn_if_deletions_may_be_missed((now - timedelta(days=10)).isoformat(), now, False)
+    warn_if_deletions_may_be_missed((now - timedelta(days=40)).isoformat(), now, True)
     assert "FULL_REFRESH" not in caplog.text
-    _warn_if_deletions_may_be_missed((now - timedelta(days=40)).isoformat(), now, False)
+    warn_if_deletions_may_be_missed((now - timedelta(days=40)).isoformat(), now, False)
     assert "SOURCES__PIPEDRIVE__FULL_REFRESH=true" in caplog.text
     assert "40 days ago" in caplog.text
 
