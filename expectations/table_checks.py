@@ -1,5 +1,6 @@
 """Checks on whole tables that the runner computes in SQL: row counts against the last
-successful run, quarantined rows against their entity, and source freshness.
+successful run, and quarantined rows against their entity (source freshness, a warning
+only, is expectations/freshness.py).
 
 They report as ExpectationResults beside the Great Expectations ones, so a gate and a
 report treat them alike.
@@ -17,12 +18,11 @@ from expectations.batches import describe, qualified, quote, tables_in_schema
 from expectations.results import MAX_SAMPLES, ExpectationResult, SuiteResult
 from expectations.samples import plain
 from expectations.settings import QualitySettings
-from expectations.suites import FreshnessSpec, QuarantineSpec
+from expectations.specs import QuarantineSpec
 
 ROW_COUNTS_TABLE = "quality.row_counts"
 ROW_COUNT_CHECK = "row_count_not_collapsing"
 QUARANTINE_CHECK = "quarantine_share_at_most"
-FRESHNESS_CHECK = "source_is_fresh"
 QUARANTINE_SUITE = "crm.quarantine"
 
 
@@ -238,67 +238,4 @@ def _quarantine_result(
         samples=samples,
         description=f"{limit} ({quarantined:,} quarantined by this run, {kept.rows:,} kept "
         f"in {kept_table}; reasons: {reasons})",
-    )
-
-
-def freshness_result(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    spec: FreshnessSpec | None,
-    *,
-    settings: QualitySettings,
-    now: datetime | None = None,
-) -> ExpectationResult:
-    """A warning when the source's newest change (or else its last load) is too old."""
-    now = now or datetime.now(tz=UTC)
-    suite = f"raw_{source}.freshness"
-    limit = f"source {source} changed within the last {settings.max_source_age_hours:g} hours"
-    newest: datetime | None = None
-    what = ""
-    table = spec.table if spec else f"raw_{source}._dlt_loads"
-    info = describe(con, spec.table) if spec else None
-    if spec and info is not None and spec.column in info.columns:
-        sql = f"SELECT max({quote(spec.column)}) FROM {qualified(table)}"
-        newest = con.execute(sql).fetchone()[0]
-        what = f"newest {spec.column} in {table}"
-    if newest is None:
-        loads = f"raw_{source}._dlt_loads"
-        if describe(con, loads) is not None:
-            table = loads
-            newest = con.execute(
-                f"SELECT max(inserted_at) FROM {qualified(loads)} WHERE status = 0"
-            ).fetchone()[0]
-            what = f"last load of raw_{source}"
-    if newest is None:
-        return ExpectationResult(
-            suite=suite,
-            table=table,
-            expectation=FRESHNESS_CHECK,
-            column=None,
-            blocking=False,
-            success=False,
-            element_count=0,
-            unexpected_count=0,
-            samples=[],
-            description=f"{limit}: could not be evaluated: no "
-            f"{spec.column if spec else 'updated_at'} value and no completed dlt load in "
-            f"raw_{source}",
-        )
-    if isinstance(newest, datetime) and newest.tzinfo is None:
-        newest = newest.replace(tzinfo=UTC)  # a naive timestamp in this project is UTC
-    age_hours = (now - newest).total_seconds() / 3600
-    fresh = age_hours <= settings.max_source_age_hours
-    return ExpectationResult(
-        suite=suite,
-        table=table,
-        expectation=FRESHNESS_CHECK,
-        column=spec.column if spec and table == spec.table else None,
-        blocking=False,
-        success=fresh,
-        # A table-wide verdict: no rows to count (the description gives the age).
-        element_count=0,
-        unexpected_count=0,
-        samples=[] if fresh else [{"newest": plain(newest), "age_hours": round(age_hours, 1)}],
-        description=f"{limit} ({what}: {plain(newest)}, {age_hours:,.1f} hours before "
-        f"{plain(now)})",
     )

@@ -8,17 +8,10 @@ one transaction; `read_objectives` and `load_objectives` do both for the file th
 settings name.
 """
 
+from objectives.file import load_objectives_file
 from objectives.load import load_objectives, read_objectives
-from objectives.schema import (
-    OKR,
-    Milestone,
-    Objective,
-    ObjectivesFile,
-    ObjectivesFileError,
-    ObjectivesFileMissingError,
-    Problem,
-    load_objectives_file,
-)
+from objectives.model import OKR, Milestone, Objective, ObjectivesFile
+from objectives.problems import ObjectivesFileError, ObjectivesFileMissingError, Problem
 from objectives.tables import TABLE_SCHEMAS, objectives_tables, write_objectives
 
 __all__ = [

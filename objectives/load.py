@@ -10,7 +10,8 @@ import pyarrow as pa
 
 from core.db import connect
 from core.settings import Settings
-from objectives.schema import ObjectivesFile, load_objectives_file
+from objectives.file import load_objectives_file
+from objectives.model import ObjectivesFile
 from objectives.tables import write_objectives
 
 

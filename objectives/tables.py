@@ -14,7 +14,7 @@ import uuid
 import duckdb
 import pyarrow as pa
 
-from objectives.schema import ObjectivesFile
+from objectives.model import ObjectivesFile
 
 SCHEMA = "raw_objectives"
 

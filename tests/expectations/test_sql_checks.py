@@ -15,8 +15,9 @@ import pytest
 
 import expectations.runner as runner
 import expectations.suites as suites_module
-from expectations import gx_engine, sql_checks
+from expectations import gx_engine, sql_checks, sql_kinds, sql_planner, table_run
 from expectations.batches import describe
+from expectations.context import RunContext, resolve
 from expectations.runner import QualitySettings, SuiteResult, run_suites
 from tests.expectations.builders import RUN_ID, make_build, open_build
 
@@ -298,8 +299,8 @@ def _refuse_pandas_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a table was read into pandas")
 
-    monkeypatch.setattr(runner, "stream", refuse)
-    monkeypatch.setattr(runner, "partitions", refuse)
+    monkeypatch.setattr(table_run, "stream", refuse)
+    monkeypatch.setattr(table_run, "partitions", refuse)
 
 
 @pytest.fixture
@@ -372,13 +373,11 @@ def test_what_passes_in_sql_is_decided_there_and_the_rest_left_to_gx(
     specs = list(enumerate(suite.expectations))
     con = open_build(build)
     try:
-        context = runner._RunContext(con)
+        context = RunContext(con)
 
         def decided(table: str) -> set[str]:
             info = describe(con, table)
-            passed = sql_checks.prescreen(
-                con, info, specs, lambda value: runner._resolve(value, context)
-            )
+            passed = sql_checks.prescreen(con, info, specs, lambda value: resolve(value, context))
             return {suite.expectations[i].description for i in passed}
 
         clean, dirty = decided("t.clean"), decided("t.dirty")
@@ -470,7 +469,7 @@ def test_a_query_sql_rejects_falls_back_to_gx(
     """A check DuckDB cannot run is left to GX alone; the others are still decided."""
     gx_only = run(build, "crm", QualitySettings(sql_pushdown=False))
     monkeypatch.setattr(
-        sql_checks._Planner, "unique", lambda self, check, expect, arguments: "no_such_fn(1)"
+        sql_planner.Planner, "unique", lambda self, check, expect, arguments: "no_such_fn(1)"
     )
     seen: list[int] = []
     original = sql_checks._evaluate
@@ -688,7 +687,7 @@ suites:
     ],
 )
 def test_required_literals(pattern: Any, literals: set[str]) -> None:
-    assert sql_checks.required_literals(pattern) == literals
+    assert sql_kinds.required_literals(pattern) == literals
 
 
 def test_clean_text_columns_are_scanned_for_e_mails_in_sql_alone(
