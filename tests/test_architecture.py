@@ -33,6 +33,9 @@ SHARED_IN_INGESTION = ("ingestion.common", "ingestion.files.contract")
 SKIP_PARTS = {".venv", ".git", "dbt_project", "__pycache__", "node_modules"}
 SKIP_FOLDERS = ("bench/data", "warehouse/data")
 DOC = ROOT / "docs" / "architecture.md"
+MAX_LINES = 300
+# "path": why it stays longer; each one is listed in docs/architecture.md's "Long modules".
+LONG_MODULES: dict[str, str] = {}
 
 
 def python_files(root: Path) -> list[Path]:
@@ -358,3 +361,43 @@ def test_the_architecture_doc_draws_these_floors() -> None:
         for package, floor in FLOORS.items()
     }
     assert rows == expected
+
+
+def _sized_modules(root: Path) -> list[Path]:
+    """The product's and the benchmark's modules, and the fake CRM servers: the code a
+    reader opens to find their way (the tests themselves read as lists of cases)."""
+    return [
+        path
+        for path in python_files(root)
+        if path.relative_to(root).parts[0] != "tests"
+        or path.relative_to(root).as_posix().startswith("tests/fakes/")
+    ]
+
+
+def test_modules_stay_small() -> None:
+    """No module grows past MAX_LINES lines unless it is a listed exception with a reason
+    (docs/architecture.md, "Long modules"): a module of one job fits on a few screens."""
+    long = {
+        path.relative_to(ROOT).as_posix(): count
+        for path in _sized_modules(ROOT)
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    unlisted = {path: count for path, count in long.items() if path not in LONG_MODULES}
+    assert not unlisted, (
+        f"modules over {MAX_LINES} lines: {unlisted}; split them by concern "
+        "(docs/architecture.md#floors), or list a data table in LONG_MODULES and in the docs"
+    )
+    doc = DOC.read_text(encoding="utf-8")
+    for path in LONG_MODULES:
+        assert (ROOT / path).is_file(), f"LONG_MODULES lists {path}, which does not exist"
+        assert f"`{path}`" in doc, f"{path} is long but not listed in {DOC.name}"
+
+
+def test_a_long_module_is_found(tmp_path: Path) -> None:
+    """The size check reads product code and fakes, not the tests' own case lists."""
+    _write(tmp_path, "warehouse/big.py", "x = 1\n" * (MAX_LINES + 1))
+    _write(tmp_path, "tests/fakes/big.py", "x = 1\n" * (MAX_LINES + 1))
+    _write(tmp_path, "tests/test_many_cases.py", "x = 1\n" * (MAX_LINES + 1))
+    _write(tmp_path, "core/small.py", "x = 1\n" * MAX_LINES)
+    sized = {path.relative_to(tmp_path).as_posix() for path in _sized_modules(tmp_path)}
+    assert sized == {"warehouse/big.py", "tests/fakes/big.py", "core/small.py"}
