@@ -28,18 +28,15 @@ It speaks the shapes of HubSpot's CRM v3 API (developers.hubspot.com, API refere
 Records are kept as Arrow columns and pages are built on demand from slices of them, so
 `bench/` can serve a million deals. Tests change the CRM between runs with `modify`,
 `archive` and `add_deal`, and inject faults with `server.faults` (see `rate_limit_fault`,
-`error_fault`, `QueryFault`).
+`error_fault`, `fault`; each matches on path, method and query parameters).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -49,6 +46,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.hubspot import settings as hs
+from tests.fakes.arrow import as_table, column_or_nulls, epoch, iso_texts, parse_iso
+from tests.fakes.ratelimit import RateWindow
 from tests.fakes.server import FakeServer, Fault, Request, Response
 
 DEFAULT_TOKEN = "pat-eu1-fake-0000-token-for-tests"
@@ -81,23 +80,9 @@ STAGE_ID_BASE = 1_000_000
 PIPELINE_ID_BASE = 10_000
 
 
-def _table(value: pa.Table | Iterable[pa.Table] | None) -> pa.Table | None:
-    if value is None or isinstance(value, pa.Table):
-        return value
-    tables = list(value)
-    return pa.concat_tables(tables) if tables else None
-
-
-def _iso_ms(ms: np.ndarray) -> list[str | None]:
-    """Epoch milliseconds (-1 = none) as HubSpot's ISO strings, e.g. 2024-01-02T03:04:05.123Z."""
-    arr = pa.array(ms, pa.int64(), mask=ms < 0).cast(pa.timestamp("ms", tz="UTC"))
-    return pc.strftime(arr, format="%Y-%m-%dT%H:%M:%SZ").to_pylist()
-
-
-def _ms(values: pa.Array) -> np.ndarray:
-    """Timestamps to epoch milliseconds, -1 where null."""
-    ms = pc.cast(pc.cast(values, pa.timestamp("ms", tz="UTC")), pa.int64())
-    return pc.fill_null(ms, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+def _stamp_ms(table: pa.Table, name: str) -> np.ndarray:
+    """A timestamp column (nulls where the table has none) as epoch ms, -1 where null."""
+    return epoch(column_or_nulls(table, name, pa.timestamp("us", tz="UTC")), "ms", -1)
 
 
 def _text(values: pa.Array) -> pa.Array:
@@ -108,21 +93,12 @@ def _date_text(values: pa.Array) -> pa.Array:
     return pc.strftime(pc.cast(values, pa.timestamp("s")), format="%Y-%m-%d")
 
 
-def _column(table: pa.Table, name: str, type_: pa.DataType) -> pa.Array:
-    if name in table.column_names:
-        return table.column(name).combine_chunks()
-    return pa.nulls(table.num_rows, type_)
-
-
 def _value_ms(value: Any) -> int:
     """A search filter value (epoch ms or ISO 8601) as epoch milliseconds."""
     text = str(value).strip()
     if text.lstrip("-").isdigit():
         return int(text)
-    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return int(stamp.timestamp() * 1000)
+    return parse_iso(text, "ms")
 
 
 def _error(status: int, category: str, message: str, **extra: Any) -> Response:
@@ -167,7 +143,7 @@ def _history_entries(stage_ids: pa.Array, entered_ms: np.ndarray) -> pa.Array:
         '{"value":"',
         stage_ids,
         '","timestamp":"',
-        pa.array(_iso_ms(entered_ms), pa.string()),
+        pa.array(iso_texts(entered_ms, "ms"), pa.string()),
         '","sourceType":"CRM_UI","sourceId":"userId:1"}',
         "",
     )
@@ -199,17 +175,32 @@ def _company_links(primary: np.ndarray, other: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(primary >= 0), links, "")
 
 
-class QueryFault(Fault):
-    """A Fault that also requires query parameters (e.g. `archived=false`) to match."""
+_RATE_LIMIT_HEADERS = {
+    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+    "X-HubSpot-RateLimit-Max": "190",
+    "X-HubSpot-RateLimit-Remaining": "0",
+}
 
-    def __init__(self, path_pattern: str, *, query: Mapping[str, str], **kwargs: Any) -> None:
-        super().__init__(path_pattern, **kwargs)
-        self.query = dict(query)
 
-    def matches(self, request: Request) -> bool:
-        if any(request.arg(k) != v for k, v in self.query.items()):
-            return False
-        return super().matches(request)
+def _fault(
+    path_pattern: str,
+    kind: str,
+    response: Response | None,
+    *,
+    nth: int,
+    times: int,
+    query: Mapping[str, str] | None,
+    method: str | None,
+) -> Fault:
+    return Fault(
+        path_pattern,
+        kind=kind,
+        response=response,
+        nth=nth,
+        times=times,
+        method=method or None,
+        query=dict(query) if query else None,
+    )
 
 
 def rate_limit_fault(
@@ -223,22 +214,11 @@ def rate_limit_fault(
     method: str | None = None,
 ) -> Fault:
     """HubSpot's 429: a RATE_LIMIT body, `Retry-After` and rate-limit headers."""
-    response = Response(
-        429,
-        rate_limit_body(policy),
-        {
-            "Retry-After": str(retry_after),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-            "X-HubSpot-RateLimit-Max": "190",
-            "X-HubSpot-RateLimit-Remaining": "0",
-        },
+    headers = {"Retry-After": str(retry_after), **_RATE_LIMIT_HEADERS}
+    response = Response(429, rate_limit_body(policy), headers)
+    return _fault(
+        path_pattern, "status", response, nth=nth, times=times, query=query, method=method
     )
-    kwargs: dict[str, Any] = {"kind": "status", "response": response, "nth": nth, "times": times}
-    if method:
-        kwargs["method"] = method
-    if query:
-        return QueryFault(path_pattern, query=query, **kwargs)
-    return Fault(path_pattern, **kwargs)
 
 
 def error_fault(
@@ -255,12 +235,9 @@ def error_fault(
     response = _error(status, "INTERNAL_ERROR" if status >= 500 else "VALIDATION_ERROR", "fault")
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
-    kwargs: dict[str, Any] = {"kind": "status", "response": response, "nth": nth, "times": times}
-    if method:
-        kwargs["method"] = method
-    if query:
-        return QueryFault(path_pattern, query=query, **kwargs)
-    return Fault(path_pattern, **kwargs)
+    return _fault(
+        path_pattern, "status", response, nth=nth, times=times, query=query, method=method
+    )
 
 
 def fault(
@@ -273,12 +250,7 @@ def fault(
     method: str | None = None,
 ) -> Fault:
     """A dropped connection ("drop") or a truncated JSON page ("malformed")."""
-    kwargs: dict[str, Any] = {"kind": kind, "nth": nth, "times": times}
-    if method:
-        kwargs["method"] = method
-    if query:
-        return QueryFault(path_pattern, query=query, **kwargs)
-    return Fault(path_pattern, **kwargs)
+    return _fault(path_pattern, kind, None, nth=nth, times=times, query=query, method=method)
 
 
 class _Objects:
@@ -375,9 +347,9 @@ class _Objects:
         if prop == "hs_object_id":
             return [str(i) for i in self.ids[rows]]
         if prop == "hs_lastmodifieddate":
-            return _iso_ms(self.modified_ms[rows])
+            return iso_texts(self.modified_ms[rows], "ms")
         if prop == "createdate":
-            return _iso_ms(self.created_ms[rows])
+            return iso_texts(self.created_ms[rows], "ms")
         values = self.props.get(prop)
         if values is None:
             return None  # HubSpot leaves out properties the portal does not have
@@ -391,14 +363,6 @@ class _Objects:
         if prop == "createdate":
             return self.created_ms
         return None
-
-
-@dataclass
-class _Window:
-    maximum: int
-    interval_ms: int
-    started: float = 0.0
-    used: int = 0
 
 
 class FakeHubSpot(FakeServer):
@@ -431,7 +395,12 @@ class FakeHubSpot(FakeServer):
             "lost_reason": hs.DEFAULT_LOST_REASON_PROPERTY,
             **(property_names or {}),
         }
-        self._window = _Window(*rate_limit) if rate_limit else None
+        self._window = (
+            RateWindow(rate_limit[0], rate_limit[1] / 1000, count_refused=False)
+            if rate_limit
+            else None
+        )
+        self._window_ms = rate_limit[1] if rate_limit else 0
         self._state = threading.RLock()
         self.rate_limited = 0  # 429s the window answered
         self._build(tables)
@@ -440,15 +409,15 @@ class FakeHubSpot(FakeServer):
     # --- building the portal from the files contract -------------------------------
 
     def _build(self, tables: Mapping[str, pa.Table | Iterable[pa.Table] | None]) -> None:
-        deals = _table(tables.get("deals"))
+        deals = as_table(tables.get("deals"))
         if deals is None:
             raise ValueError("serve_crm needs at least a `deals` table (files contract)")
-        history = _table(tables.get("stage_history"))
-        accounts = _table(tables.get("accounts"))
-        owners = _table(tables.get("owners"))
-        stages = _table(tables.get("stages"))
-        fx = _table(tables.get("fx_rates"))
-        goals = _table(tables.get("goal_targets"))
+        history = as_table(tables.get("stage_history"))
+        accounts = as_table(tables.get("accounts"))
+        owners = as_table(tables.get("owners"))
+        stages = as_table(tables.get("stages"))
+        fx = as_table(tables.get("fx_rates"))
+        goals = as_table(tables.get("goal_targets"))
 
         self._build_owners(owners)
         self._build_pipelines(stages, deals)
@@ -564,13 +533,13 @@ class FakeHubSpot(FakeServer):
             accounts = pa.table({"account_id": pa.array([], pa.string())})
         n = accounts.num_rows
         ids = COMPANY_ID_BASE + np.arange(n, dtype=np.int64)
-        created = _ms(_column(accounts, "created_at", pa.timestamp("us", tz="UTC")))
+        created = _stamp_ms(accounts, "created_at")
         created = np.where(created < 0, 1_577_836_800_000, created)  # 2020-01-01 when unknown
         props = {
-            "name": _column(accounts, "name", pa.string()),
-            self.names["segment"]: _column(accounts, "segment", pa.string()),
-            self.names["region"]: _column(accounts, "region", pa.string()),
-            self.names["industry"]: _column(accounts, "industry", pa.string()),
+            "name": column_or_nulls(accounts, "name", pa.string()),
+            self.names["segment"]: column_or_nulls(accounts, "segment", pa.string()),
+            self.names["region"]: column_or_nulls(accounts, "region", pa.string()),
+            self.names["industry"]: column_or_nulls(accounts, "industry", pa.string()),
         }
         keys = [str(k) for k in accounts.column("account_id").to_pylist()]
         self.companies = _Objects("companies", ids, props, created, created.copy(), keys)
@@ -579,29 +548,29 @@ class FakeHubSpot(FakeServer):
         n = deals.num_rows
         ids = DEAL_ID_BASE + np.arange(n, dtype=np.int64)
         keys = [str(k) for k in deals.column("deal_id").to_pylist()]
-        created = _ms(deals.column("created_at"))
-        closed = _ms(_column(deals, "closed_at", pa.timestamp("us", tz="UTC")))
-        updated = _ms(_column(deals, "updated_at", pa.timestamp("us", tz="UTC")))
+        created = epoch(deals.column("created_at"), "ms", -1)
+        closed = _stamp_ms(deals, "closed_at")
+        updated = _stamp_ms(deals, "updated_at")
         modified = np.where(updated >= 0, updated, np.maximum(created, closed))
         status = deals.column("status").combine_chunks()
         pipelines = deals.column("pipeline").to_pylist()
         stage_labels = deals.column("stage").to_pylist()
-        deal_type = _column(deals, "deal_type", pa.string())
+        deal_type = column_or_nulls(deals, "deal_type", pa.string())
         options = pa.array(list(DEAL_TYPE_OPTIONS.values()), pa.string())
         deal_type_option = options.take(
             pc.index_in(deal_type, value_set=pa.array(list(DEAL_TYPE_OPTIONS), pa.string()))
         )
-        closed_iso = pa.array(_iso_ms(closed), pa.string())
+        closed_iso = pa.array(iso_texts(closed, "ms"), pa.string())
         deal_ids = deals.column("deal_id").combine_chunks().cast(pa.string())
         pipeline_labels = deals.column("pipeline").combine_chunks()
         stage_keys = pc.binary_join_element_wise(
             pipeline_labels, deals.column("stage").combine_chunks(), "\x1f"
         )
         known_stages = pa.array([f"{p}\x1f{s}" for p, s in self.stage_ids], pa.string())
-        owners = _column(deals, "owner_id", pa.string())
+        owners = column_or_nulls(deals, "owner_id", pa.string())
         props = {
             "dealname": pc.binary_join_element_wise("Deal ", deal_ids, ""),
-            "amount": _text(_column(deals, "amount", pa.decimal128(18, 2))),
+            "amount": _text(column_or_nulls(deals, "amount", pa.decimal128(18, 2))),
             "deal_currency_code": _text(deals.column("currency").combine_chunks()),
             "pipeline": pa.array(list(self.pipeline_ids.values()), pa.string()).take(
                 pc.index_in(pipeline_labels, value_set=pa.array(list(self.pipeline_ids)))
@@ -616,16 +585,20 @@ class FakeHubSpot(FakeServer):
             "hs_is_closed": pc.if_else(pc.equal(status, "open"), "false", "true"),
             "hs_is_closed_won": pc.if_else(pc.equal(status, "won"), "true", "false"),
             self.names["deal_type"]: deal_type_option,
-            self.names["contract_start"]: _date_text(_column(deals, "contract_start", pa.date32())),
-            self.names["contract_end"]: _date_text(_column(deals, "contract_end", pa.date32())),
-            self.names["mrr"]: _text(_column(deals, "mrr", pa.decimal128(18, 2))),
-            self.names["lost_reason"]: _column(deals, "lost_reason", pa.string()),
+            self.names["contract_start"]: _date_text(
+                column_or_nulls(deals, "contract_start", pa.date32())
+            ),
+            self.names["contract_end"]: _date_text(
+                column_or_nulls(deals, "contract_end", pa.date32())
+            ),
+            self.names["mrr"]: _text(column_or_nulls(deals, "mrr", pa.decimal128(18, 2))),
+            self.names["lost_reason"]: column_or_nulls(deals, "lost_reason", pa.string()),
         }
         self.deals = _Objects("deals", ids, props, created, modified, keys)
         # companies: the primary one and, for every 7th deal, another (unlabeled) one listed
         # before it, as HubSpot portals have deals linked to several companies
         company_rows = pc.index_in(
-            _column(deals, "account_id", pa.string()),
+            column_or_nulls(deals, "account_id", pa.string()),
             value_set=pa.array(list(self.companies.index), pa.string()),
         )
         has_company = pc.is_valid(company_rows).to_numpy(zero_copy_only=False)
@@ -661,7 +634,9 @@ class FakeHubSpot(FakeServer):
                     "row": row,
                     "pipeline": pa.array(pipelines, pa.string()).take(row),
                     "stage": pc.filter(history.column("stage"), known),
-                    "entered_ms": pa.array(_ms(pc.filter(history.column("entered_at"), known))),
+                    "entered_ms": pa.array(
+                        epoch(pc.filter(history.column("entered_at"), known), "ms", -1)
+                    ),
                 }
             )
             for pipeline, stage in set(
@@ -724,18 +699,14 @@ class FakeHubSpot(FakeServer):
             goals = pa.table({"goal_id": pa.array([], pa.string())})
         n = goals.num_rows
         ids = GOAL_ID_BASE + np.arange(n, dtype=np.int64)
-        owners = _column(goals, "owner_id", pa.string()).to_pylist()
-        teams = _column(goals, "team", pa.string()).to_pylist()
+        owners = column_or_nulls(goals, "owner_id", pa.string()).to_pylist()
+        teams = column_or_nulls(goals, "team", pa.string()).to_pylist()
         stamp = np.full(n, 1_704_067_200_000, dtype=np.int64)  # 2024-01-01
         props = {
-            "hs_goal_name": _column(goals, "name", pa.string()),
-            "hs_target_amount": _text(_column(goals, "target", pa.decimal128(18, 2))),
-            "hs_start_datetime": pa.array(
-                _iso_ms(_ms(_column(goals, "start", pa.timestamp("us", tz="UTC")))), pa.string()
-            ),
-            "hs_end_datetime": pa.array(
-                _iso_ms(_ms(_column(goals, "end", pa.timestamp("us", tz="UTC")))), pa.string()
-            ),
+            "hs_goal_name": column_or_nulls(goals, "name", pa.string()),
+            "hs_target_amount": _text(column_or_nulls(goals, "target", pa.decimal128(18, 2))),
+            "hs_start_datetime": pa.array(iso_texts(_stamp_ms(goals, "start"), "ms"), pa.string()),
+            "hs_end_datetime": pa.array(iso_texts(_stamp_ms(goals, "end"), "ms"), pa.string()),
             "hubspot_owner_id": pa.array(
                 [self.owner_ids.get(str(o)) if o else None for o in owners], pa.string()
             ),
@@ -892,29 +863,24 @@ class FakeHubSpot(FakeServer):
                 "X-HubSpot-RateLimit-Remaining": "189",
             }
         return {
-            "X-HubSpot-RateLimit-Interval-Milliseconds": str(self._window.interval_ms),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(self._window_ms),
             "X-HubSpot-RateLimit-Max": str(self._window.maximum),
-            "X-HubSpot-RateLimit-Remaining": str(max(0, self._window.maximum - self._window.used)),
+            "X-HubSpot-RateLimit-Remaining": str(self._window.remaining),
         }
 
     def _take_window(self) -> Response | None:
-        window = self._window
-        if window is None:
+        if self._window is None:
+            return None
+        allowed, _, reset = self._window.take()
+        if allowed:
             return None
         with self._state:
-            now = time.monotonic()
-            if now - window.started >= window.interval_ms / 1000:
-                window.started, window.used = now, 0
-            if window.used >= window.maximum:
-                self.rate_limited += 1
-                left = window.interval_ms / 1000 - (now - window.started)
-                return Response(
-                    429,
-                    rate_limit_body("TEN_SECONDLY_ROLLING"),
-                    {"Retry-After": str(max(1, math.ceil(left))), **self._rate_headers()},
-                )
-            window.used += 1
-        return None
+            self.rate_limited += 1
+        return Response(
+            429,
+            rate_limit_body("TEN_SECONDLY_ROLLING"),
+            {"Retry-After": str(reset), **self._rate_headers()},
+        )
 
     def _guard(self, handler: Any, scope: str | None = None) -> Any:
         def guarded(request: Request) -> Response:
@@ -976,13 +942,17 @@ class FakeHubSpot(FakeServer):
             '","properties":{',
             props,
             '},"createdAt":"',
-            pa.array(_iso_ms(objects.created_ms[rows]), pa.string()),
+            pa.array(iso_texts(objects.created_ms[rows], "ms"), pa.string()),
             '","updatedAt":"',
-            pa.array(_iso_ms(objects.modified_ms[rows]), pa.string()),
+            pa.array(iso_texts(objects.modified_ms[rows], "ms"), pa.string()),
             f'","archived":{"true" if archived else "false"}',
         ]
         if archived:
-            columns += [',"archivedAt":"', pa.array(_iso_ms(objects.archived_ms[rows])), '"']
+            columns += [
+                ',"archivedAt":"',
+                pa.array(iso_texts(objects.archived_ms[rows], "ms")),
+                '"',
+            ]
         if "dealstage" in history and objects.history_json is not None:
             history_json = objects.history_json.take(pa.array(rows))
             columns += [',"propertiesWithHistory":{"dealstage":', history_json, "}"]
@@ -1264,7 +1234,6 @@ __all__ = [
     "ALL_SCOPES",
     "DEFAULT_TOKEN",
     "FakeHubSpot",
-    "QueryFault",
     "error_fault",
     "fault",
     "rate_limit_fault",

@@ -34,11 +34,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -49,6 +48,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.files.contract import ENTITIES
+from tests.fakes.arrow import as_table, column_or_nulls, epoch, epoch_of, parse_iso
+from tests.fakes.ratelimit import RateWindow
 from tests.fakes.server import FakeServer, Request, Response
 
 DEFAULT_TOKEN = "pd-fake-0123456789abcdef0123456789abcdef"
@@ -88,14 +89,6 @@ def rate_limited(retry_after: int = 1) -> Response:
     )
 
 
-def _us(value: datetime) -> int:
-    return (
-        int(value.timestamp() * 1_000_000)
-        if value.tzinfo
-        else int(value.replace(tzinfo=UTC).timestamp() * 1_000_000)
-    )
-
-
 def _v1_time(us: int | None) -> str | None:
     """v1 times: 'YYYY-MM-DD HH:MM:SS' in UTC (a fraction only when the data has one)."""
     if us is None:
@@ -107,10 +100,7 @@ def _v1_time(us: int | None) -> str | None:
 
 
 def _parse_rfc3339(text: str) -> int:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError("no offset")
-    return _us(value)
+    return parse_iso(text.replace("z", "Z"), "us", assume_utc=False)
 
 
 def _encode_cursor(*parts: Any) -> str:
@@ -124,33 +114,10 @@ def _decode_cursor(text: str) -> list[Any]:
     return parts
 
 
-def _table(
-    value: pa.Table | pa.RecordBatch | Iterable[pa.Table | pa.RecordBatch] | None, entity: str
-) -> pa.Table | None:
-    if value is None:
-        return None
-    if isinstance(value, pa.RecordBatch):
-        value = pa.Table.from_batches([value])
-    elif not isinstance(value, pa.Table):
-        parts = [pa.Table.from_batches([p]) if isinstance(p, pa.RecordBatch) else p for p in value]
-        value = pa.concat_tables(parts) if parts else ENTITIES[entity].schema.empty_table()
-    return value
-
-
-def _col(table: pa.Table, name: str, size: int) -> list[Any]:
-    return table[name].to_pylist() if name in table.column_names else [None] * size
-
-
 NULL = np.iinfo(np.int64).min  # an empty timestamp or id in the columnar arrays
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 STATUS_CODES = {"open": 0, "won": 1, "lost": 2, "deleted": 3}
 STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
-
-
-def _micros(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Timestamps as int64 microseconds since the epoch, NULL where empty."""
-    as_int = pc.cast(pc.cast(values, TIMESTAMP_TYPE), pa.int64())
-    return pc.fill_null(as_int, NULL).to_numpy(zero_copy_only=False).copy()
 
 
 def _ids(indices: pa.Array | pa.ChunkedArray, size: int) -> np.ndarray:
@@ -195,9 +162,8 @@ def _rfc3339_many(values: np.ndarray) -> list[str | None]:
 class FakePipedrive(FakeServer):
     """A fake Pipedrive company; start it with `with FakePipedrive(tables) as server:`.
 
-    `requests`, `faults` and `requests_to()` come from FakeServer; `arrivals` gives each
-    request's arrival time. `record_requests=False` keeps no request log (a bench making a
-    million requests). `ratelimit` is the number of requests allowed per
+    `requests`, `arrivals`, `faults`, `requests_to()`, `record_requests` and `latency`
+    come from FakeServer. `ratelimit` is the number of requests allowed per
     `ratelimit_window` seconds (Pipedrive: 20 to 120 per 2 s); `latency` delays answers.
     """
 
@@ -213,15 +179,11 @@ class FakePipedrive(FakeServer):
         latency: float = 0.0,
         now: datetime | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(record_requests=record_requests, latency=latency)
         self.token = token
-        self.record_requests = record_requests
-        self.ratelimit = ratelimit
-        self.ratelimit_window = ratelimit_window
-        self.latency = latency  # seconds each answer takes, as over a real network
-        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), path) per request
-        self._window_start = time.monotonic()
-        self._window_used = 0
+        self._window = RateWindow(
+            ratelimit, ratelimit_window, count_refused=True, started=time.monotonic()
+        )
         self._data_lock = threading.RLock()
         self._now = now
         self.goals: list[dict[str, Any]] = [dict(g) for g in goals]
@@ -251,18 +213,14 @@ class FakePipedrive(FakeServer):
                 f"serve_crm: unknown entities {sorted(unknown)}; "
                 f"the files contract has {sorted(ENTITIES)}"
             )
-        deals = _table(tables.get("deals"), "deals")
+        deals = as_table(tables.get("deals"), ENTITIES["deals"].schema)
         if deals is None:
             raise ValueError("serve_crm needs at least a 'deals' table")
-        history = (
-            _table(tables.get("stage_history"), "stage_history")
-            or ENTITIES["stage_history"].schema.empty_table()
+        history, accounts, owners = (
+            as_table(tables.get(name), ENTITIES[name].schema) or ENTITIES[name].schema.empty_table()
+            for name in ("stage_history", "accounts", "owners")
         )
-        accounts = (
-            _table(tables.get("accounts"), "accounts") or ENTITIES["accounts"].schema.empty_table()
-        )
-        owners = _table(tables.get("owners"), "owners") or ENTITIES["owners"].schema.empty_table()
-        stages = _table(tables.get("stages"), "stages")
+        stages = as_table(tables.get("stages"), ENTITIES["stages"].schema)
 
         # users and their teams
         self.user_ids: dict[str, int] = {}
@@ -271,9 +229,9 @@ class FakePipedrive(FakeServer):
         for i, (oid, name, email, team) in enumerate(
             zip(
                 owners["owner_id"].to_pylist(),
-                _col(owners, "name", owners.num_rows),
-                _col(owners, "email", owners.num_rows),
-                _col(owners, "team", owners.num_rows),
+                column_or_nulls(owners, "name", pa.string()).to_pylist(),
+                column_or_nulls(owners, "email", pa.string()).to_pylist(),
+                column_or_nulls(owners, "team", pa.string()).to_pylist(),
                 strict=True,
             ),
             start=1,
@@ -427,11 +385,13 @@ class FakePipedrive(FakeServer):
                 v: i + 1 for i, v in enumerate(encoded.dictionary.to_pylist())
             }
             self._o_custom[field_key(f"org:{label}")] = _ids(encoded.indices, m)
-        self._o_name = _col(accounts, "name", m)
-        self._o_add = _micros(
+        self._o_name = column_or_nulls(accounts, "name", pa.string()).to_pylist()
+        self._o_add = epoch(
             accounts["created_at"]
             if "created_at" in accounts.column_names
-            else pa.nulls(m, TIMESTAMP_TYPE)
+            else pa.nulls(m, TIMESTAMP_TYPE),
+            "us",
+            NULL,
         )
         self._o_update = np.where(self._o_add == NULL, 0, self._o_add)
         self._o_deleted = np.zeros(m, dtype=bool)
@@ -461,9 +421,9 @@ class FakePipedrive(FakeServer):
         self._d_value = np.nan_to_num(amounts, nan=0.0)  # Pipedrive's value is never empty
         self._d_currency = deals["currency"].to_pylist()
         self._d_status = np.array([STATUS_CODES[s] for s in status.to_pylist()], dtype=np.int8)
-        self._d_add = _micros(deals["created_at"])
-        self._d_close = _micros(deals["closed_at"])
-        self._d_lost_reason = _col(deals, "lost_reason", n)
+        self._d_add = epoch(deals["created_at"], "us", NULL)
+        self._d_close = epoch(deals["closed_at"], "us", NULL)
+        self._d_lost_reason = column_or_nulls(deals, "lost_reason", pa.string()).to_pylist()
         self._d_deleted = np.zeros(n, dtype=bool)
         self._d_archived = np.zeros(n, dtype=bool)
         self.deal_type_options = {v: i for i, v in enumerate(DEAL_TYPE_LABELS, start=1)}
@@ -479,7 +439,7 @@ class FakePipedrive(FakeServer):
 
         # stage history: the first entry is the stage at creation, the rest are moves;
         # sorted by (deal, time) with per-deal offsets, plus moves made later in tests
-        at = _micros(history["entered_at"])
+        at = epoch(history["entered_at"], "us", NULL)
         order = np.lexsort((at, hist_index.to_numpy(zero_copy_only=False)))
         self._h_deal = hist_index.to_numpy(zero_copy_only=False)[order]
         self._h_at = at[order]
@@ -495,7 +455,7 @@ class FakePipedrive(FakeServer):
         else:
             self._d_stage_change = np.full(n, NULL, dtype=np.int64)
         if "updated_at" in deals.column_names:
-            updated = _micros(deals["updated_at"])
+            updated = epoch(deals["updated_at"], "us", NULL)
         else:
             updated = np.full(n, NULL, dtype=np.int64)
         latest = np.maximum(np.maximum(self._d_add, self._d_close), self._d_stage_change)
@@ -526,7 +486,7 @@ class FakePipedrive(FakeServer):
         return native - 1
 
     def _touch(self, i: int, at: datetime | None) -> int:
-        moment = _us(at or self.now())
+        moment = epoch_of(at or self.now(), "us")
         if moment <= self._d_update[i]:
             moment = int(self._d_update[i]) + 1_000_000
         self._d_update[i] = moment
@@ -580,55 +540,25 @@ class FakePipedrive(FakeServer):
 
     # -- HTTP plumbing --------------------------------------------------------------------
 
-    def start(self) -> FakePipedrive:
-        super().start()
-        # FakeServer writes headers and body in two sends: without TCP_NODELAY each
-        # answer on a kept-alive connection waits ~40 ms for the client's delayed ACK
-        handler = self._httpd.RequestHandlerClass
-        self._httpd.RequestHandlerClass = type(
-            "NoDelayHandler", (handler,), {"disable_nagle_algorithm": True}
-        )
-        return self
-
-    def _dispatch(self, request: Request) -> Response | str:
-        # FakeServer._dispatch, with an opt-out of the request log and Pipedrive's 404
-        with self._lock:
-            if self.record_requests:
-                self.requests.append(request)
-                self.arrivals.append((time.monotonic(), request.path))
-            for fault in self.faults:
-                if fault.matches(request):
-                    if fault.kind == "status":
-                        return fault.response or pipedrive_error(500, "Internal server error")
-                    return fault.kind
-        for method, pattern, handler in self.routes:
-            if method == request.method and pattern.match(request.path):
-                return handler(request)
+    def not_found(self, request: Request) -> Response:
         return pipedrive_error(404, f"Unknown method {request.method} {request.path}")
 
+    def fault_response(self) -> Response:
+        return pipedrive_error(500, "Internal server error")
+
     def _rate_headers(self) -> tuple[dict[str, str], bool]:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._window_start >= self.ratelimit_window:
-                self._window_start = now
-                self._window_used = 0
-            self._window_used += 1
-            over = self._window_used > self.ratelimit
-            remaining = max(0, self.ratelimit - self._window_used)
-            reset = max(1, math.ceil(self.ratelimit_window - (now - self._window_start)))
+        allowed, remaining, reset = self._window.take()
         return (
             {
-                "x-ratelimit-limit": str(self.ratelimit),
+                "x-ratelimit-limit": str(self._window.maximum),
                 "x-ratelimit-remaining": str(remaining),
                 "x-ratelimit-reset": str(reset),
             },
-            over,
+            not allowed,
         )
 
     def _guarded(self, handler: Any) -> Any:
         def guarded(request: Request) -> Response:
-            if self.latency:
-                time.sleep(self.latency)
             headers, over = self._rate_headers()
             if over:
                 return pipedrive_error(
@@ -716,7 +646,7 @@ class FakePipedrive(FakeServer):
             raise _BadRequest("A maximum of 15 custom field keys is allowed")
         cursor = request.arg("cursor")
         codes = np.array([STATUS_CODES[s] for s in wanted], dtype=np.int8)
-        forgotten = _us(self.now() - timedelta(days=DELETED_LISTED_DAYS))
+        forgotten = epoch_of(self.now() - timedelta(days=DELETED_LISTED_DAYS), "us")
 
         def visible(rows: np.ndarray) -> np.ndarray:
             ok = np.isin(self._d_status[rows], codes) & (self._d_archived[rows] == archived)

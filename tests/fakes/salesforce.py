@@ -32,12 +32,9 @@ released, for killing a client mid-run. `served` lists every page answered.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import re
-import socket
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -1102,32 +1099,6 @@ class FakeSalesforce(FakeServer):
         self.route("GET", _DATA + r"/sobjects/(\w+)/describe/?", self._data(self._describe))
         self.route("GET", _MORE.pattern, self._data(self._more))
         self.route("GET", _QUERY.pattern, self._data(self._query))
-
-    def start(self) -> FakeSalesforce:
-        super().start()
-        # FakeServer writes the headers and the body of an answer in two sends; with
-        # Nagle's algorithm on, the second waits for the client's delayed ACK (~40 ms a
-        # page). Real Salesforce answers without that stall, so the fake does too.
-        assert self._httpd is not None
-        handler = self._httpd.RequestHandlerClass
-        self._httpd.RequestHandlerClass = type(
-            "NoDelayHandler", (handler,), {"disable_nagle_algorithm": True}
-        )
-        return self
-
-    def stop(self) -> None:
-        # FakeServer's serve_forever looks for a shutdown every 0.5 s; a connection made
-        # just after shutdown() has raised its flag wakes the loop at once.
-        if self._httpd is not None:
-            address = self._httpd.server_address[:2]
-
-            def wake() -> None:
-                time.sleep(0.02)
-                with contextlib.suppress(OSError):
-                    socket.create_connection(address, timeout=1).close()
-
-            threading.Thread(target=wake, daemon=True).start()
-        super().stop()
 
     # -- test helpers -------------------------------------------------------------------
 
