@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 for fake CRM APIs, with fault injection.
 
-A fake CRM subclasses nothing: it registers handlers on a `FakeServer`:
+A fake CRM subclasses `FakeServer` (or uses one as it is) and registers handlers on it:
 
     server = FakeServer()
     server.route("GET", "/crm/v3/owners", handler)   # handler(request) -> Response
@@ -8,9 +8,13 @@ A fake CRM subclasses nothing: it registers handlers on a `FakeServer`:
         ... server.url ...
 
 `server.requests` records every request (method, path, query, headers, body), so tests
-assert on what a connector asked for. `server.faults` is a list of `Fault`s consumed in
-order by the first requests they match: an HTTP error with a body and headers, a
-dropped connection, or a malformed body.
+assert on what a connector asked for, and `server.arrivals` when each came;
+`record_requests=False` keeps neither (a bench making a million requests). `latency`
+delays every routed answer, as over a real network. `server.faults` is a list of
+`Fault`s consumed in order by the first requests they match (by path, method and query
+parameters): an HTTP error with a body and headers, a dropped connection, or a
+malformed body. A vendor fake overrides `not_found` and `fault_response` to answer in
+its own error shape.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -59,7 +64,8 @@ class Fault:
     """What to do instead of answering the `nth` matching request (1-based).
 
     kind: "status" (answer `response`), "drop" (close the socket without an answer),
-    "malformed" (a 200 with a truncated JSON body).
+    "malformed" (a 200 with a truncated JSON body). `query`: parameters the request
+    must also carry (e.g. `{"archived": "false"}`); other requests are not counted.
     """
 
     path_pattern: str
@@ -68,10 +74,13 @@ class Fault:
     nth: int = 1
     times: int = 1
     method: str | None = None
+    query: Mapping[str, str] | None = None
     _seen: int = 0
     _fired: int = 0
 
     def matches(self, request: Request) -> bool:
+        if self.query and any(request.arg(k) != v for k, v in self.query.items()):
+            return False
         if self.method and self.method != request.method:
             return False
         if not re.search(self.path_pattern, request.path):
@@ -87,10 +96,13 @@ Handler = Callable[[Request], Response]
 
 
 class FakeServer:
-    def __init__(self) -> None:
+    def __init__(self, *, record_requests: bool = True, latency: float = 0.0) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.requests: list[Request] = []
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), path) per request
         self.faults: list[Fault] = []
+        self.record_requests = record_requests
+        self.latency = latency  # seconds each routed answer takes
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -112,18 +124,30 @@ class FakeServer:
             if pattern.search(r.path) and (method is None or r.method == method)
         ]
 
+    def not_found(self, request: Request) -> Response:
+        """The answer to a request no route takes (a vendor fake answers in its shape)."""
+        return Response(404, {"message": f"no route for {request.method} {request.path}"})
+
+    def fault_response(self) -> Response:
+        """The answer of a "status" fault given no response of its own."""
+        return Response(500, {"message": "fault"})
+
     def _dispatch(self, request: Request) -> Response | str:
         with self._lock:
-            self.requests.append(request)
+            if self.record_requests:
+                self.requests.append(request)
+                self.arrivals.append((time.monotonic(), request.path))
             for fault in self.faults:
                 if fault.matches(request):
                     if fault.kind == "status":
-                        return fault.response or Response(500, {"message": "fault"})
+                        return fault.response or self.fault_response()
                     return fault.kind
         for method, pattern, handler in self.routes:
             if method == request.method and pattern.match(request.path):
+                if self.latency:
+                    time.sleep(self.latency)
                 return handler(request)
-        return Response(404, {"message": f"no route for {request.method} {request.path}"})
+        return self.not_found(request)
 
     def start(self) -> FakeServer:
         server = self
