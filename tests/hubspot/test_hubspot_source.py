@@ -1,4 +1,4 @@
-"""The HubSpot source against a fake HubSpot (tests/fakes/hubspot.py) serving a small demo
+"""The HubSpot source against a fake HubSpot (tests/fakes/hubspot/) serving a small demo
 CRM, loaded into DuckDB by `ingestion.pipeline.run_source`, as the pipeline loads it.
 
 What is checked at the raw layer: what the first run loads, that a later run asks only for

@@ -1,6 +1,6 @@
 """The Pipedrive source against a fake Pipedrive on 127.0.0.1, loaded into DuckDB.
 
-Each test starts a fake company (tests/fakes/pipedrive.py) serving a seeded CRM and runs
+Each test starts a fake company (tests/fakes/pipedrive/) serving a seeded CRM and runs
 the real pipeline (ingestion.pipeline.run_source) into a DuckDB file under tmp_path.
 """
 
