@@ -87,14 +87,30 @@ def report_outcome(settings: Settings, outcome, strict_alerts: bool = False) -> 
     return EXIT_ALERTS if strict_alerts else 0
 
 
-def print_scorecard(settings: Settings, as_of: date | None = None) -> None:
-    """The objective scorecard as of `as_of` (default: the last day measured)."""
-    from crm_kpi.scorecard import render
+def print_scorecard(
+    settings: Settings, as_of: date | None = None, style: str | None = None
+) -> None:
+    """The objective scorecard as of `as_of` (default: the last day measured), as `style`:
+    `table` (laid out for the console's width), `text` (plain, fixed width, for a log),
+    `json` or `csv` (the objective_progress rows of that day). Default: a table in a
+    terminal, text when stdout is a pipe or a file."""
+    from crm_kpi.scorecard import render, render_text
     from warehouse.queries import ServingFileMissingError
     from warehouse.scorecard import NotMeasuredError, scorecard
 
+    style = style or ("table" if out.is_terminal else "text")
     try:
+        if style in ("json", "csv"):
+            from crm_kpi.progress_export import write_csv, write_json
+            from warehouse.progress_rows import progress_rows
+
+            found = progress_rows(settings.serving_db, as_of)
+            (write_json if style == "json" else write_csv)(found, out.file)
+            return
         card = scorecard(settings.serving_db, as_of)
     except (NotMeasuredError, ServingFileMissingError) as exc:
         raise fail(str(exc), EXIT_FAILED) from None
-    render(card, out)
+    if style == "text":
+        render_text(card, out.file)
+    else:
+        render(card, out)

@@ -1,135 +1,185 @@
-"""The objective scorecard in the terminal: objectives, OKRs and open flags."""
+"""The objective scorecard in the terminal: objectives, OKRs and open flags, laid out for
+the console's width.
+
+Rich squeezes a table too wide for the console by breaking words inside its cells
+("reven / ue") and, past that, its borders. So each table is built first and printed only
+when it fits with no word broken (`fits`): the full objectives table, else a compact one
+(objective, status, actual vs target, pace), else one block per objective; the OKRs
+likewise as a table or as blocks. `render_text` is the plain layout for a log or a pipe.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
+import io
+from typing import TextIO
+
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from core.formatting import format_metric
+from crm_kpi import scorecard_blocks as blocks
+from crm_kpi.scorecard_cells import (
+    NO_OBJECTIVES,
+    amount,
+    expected,
+    explained,
+    fits,
+    indented,
+    ordered,
+    period,
+    ratio,
+    status_word,
+    strip,
+    title,
+)
 from warehouse.scorecard_lines import ObjectiveLine, Scorecard
 
-STATUS_STYLES = {
-    "achieved": "bold green",
-    "on_track": "green",
-    "at_risk": "yellow",
-    "off_track": "bold red",
-    "missed": "red",
-    "no_data": "dim",
-    "not_started": "dim",
-}
-SEVERITY_STYLES = {"critical": "bold red", "warning": "yellow", "info": "dim"}
-
-
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
-def _period(line: ObjectiveLine) -> str:
-    if line.grain:
-        return f"{line.grain} of {line.period_start}"
-    return f"{line.period_start} to {line.period_end}"
+# A title wraps over two or three lines at most in the full table; the compact table cuts
+# it on one line, which must still say which objective it is.
+FULL_TITLE_MIN = 28
+COMPACT_TITLE_MIN = 20
+OKR_TITLE_MIN = 20
+# A log or a pipe has no width to follow: this one reads well in a pager and in CI logs.
+TEXT_WIDTH = 100
 
 
 def _status_cell(line: ObjectiveLine) -> Text:
-    overall = line.overall_status
-    cell = Text(overall.replace("_", " "), style=STATUS_STYLES.get(overall, ""))
+    cell = status_word(line.overall_status)
     missed = line.missed_text()
     if missed:
         cell.append(f"\n{missed}", style="dim")
     return cell
 
 
-def strip(line: ObjectiveLine) -> Text:
-    """Every sub-period's status in order: 'Sep missed · Oct achieved · Dec on track'."""
-    text = Text()
-    for index, sub in enumerate(line.subperiods):
-        if index:
-            text.append(" · ", style="dim")
-        text.append(sub.label + " ")
-        status = sub.status.replace("_", " ")
-        text.append(
-            status + ("" if sub.ended or sub.status == "not_started" else " (to date)"),
-            style=STATUS_STYLES.get(sub.status, ""),
+def _table(title_text: str) -> Table:
+    return Table(title=title_text, title_justify="left", expand=False)
+
+
+def full_table(card: Scorecard, lines: list[ObjectiveLine]) -> Table:
+    """Every column; the title the only one that wraps (at words)."""
+    table = _table(f"Objectives as of {card.as_of}")
+    table.add_column("objective", overflow="ellipsis")
+    for column in ("scope", "period"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for column in ("target", "actual", "expected", "attain.", "pace", "projected"):
+        table.add_column(column, justify="right", no_wrap=True, overflow="ellipsis")
+    table.add_column("status", no_wrap=True, overflow="ellipsis")
+    for line in lines:
+        table.add_row(
+            title(line),
+            line.scope,
+            period(line),
+            amount(card, line, line.target),
+            amount(card, line, line.actual),
+            expected(card, line),
+            ratio(line.attainment),
+            ratio(line.pace),
+            amount(card, line, line.projected),
+            _status_cell(line),
         )
-    return text
+    return table
+
+
+def compact_table(card: Scorecard, lines: list[ObjectiveLine]) -> Table:
+    """Objective, status, actual vs target, pace: the title cut with an ellipsis on its
+    first line, its scope and period on the second."""
+    table = _table(f"Objectives as of {card.as_of}")
+    table.add_column("objective")
+    table.add_column("status", no_wrap=True, overflow="ellipsis")
+    table.add_column("actual / target", justify="right", no_wrap=True, overflow="ellipsis")
+    table.add_column("pace", justify="right", no_wrap=True, overflow="ellipsis")
+    for line in lines:
+        cell = Group(
+            Text(title(line), no_wrap=True, overflow="ellipsis"),
+            Text(f"{line.scope} · {period(line)}", style="dim", no_wrap=True, overflow="ellipsis"),
+        )
+        # The count missed stays out of this cell (it is on the lines under the table):
+        # the status column then fits 80 columns beside the figures.
+        table.add_row(
+            cell,
+            status_word(line.overall_status),
+            f"{amount(card, line, line.actual)} / {amount(card, line, line.target)}",
+            ratio(line.pace),
+        )
+    return table
+
+
+def _compact_fits(console: Console, table: Table, lines: list[ObjectiveLine]) -> bool:
+    # The title cell is a Group (no plain text to measure): its floor is counted here.
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    longest = max(len(title(x)) for x in lines) if lines else 0
+    return natural - max(0, longest - COMPACT_TITLE_MIN) <= console.width
+
+
+def okr_table(card: Scorecard) -> Table:
+    table = _table("OKRs")
+    table.add_column("OKR", overflow="ellipsis")
+    table.add_column("progress", justify="right", no_wrap=True)
+    table.add_column("worst key result", no_wrap=True)
+    table.add_column("key results", overflow="ellipsis")
+    for okr in card.okrs:
+        worst = okr.worst_overall or okr.worst_status or "-"
+        table.add_row(
+            okr.title, ratio(okr.progress), status_word(worst), ", ".join(okr.key_results)
+        )
+    return table
+
+
+def _subperiod_lines(lines: list[ObjectiveLine], console: Console) -> None:
+    for line in lines:
+        if line.subperiods:
+            console.print(
+                indented(Text.assemble(f"{line.objective_id} by {line.grain}: ", strip(line)))
+            )
+    for line in explained(lines):
+        console.print(indented(Text(f"{line.objective_id}: {line.overall_reason()}", style="dim")))
 
 
 def render(card: Scorecard, console: Console) -> None:
+    """The scorecard in the widest layout that fits `console` with no word broken."""
     if card.as_of is None or not card.objectives:
-        console.print(
-            "No objectives yet: write them in objectives.yml (see the example shipped with "
-            "crm-kpi) or set CRM_KPI_OBJECTIVES, then run `crm-kpi objectives`."
-        )
+        console.print(NO_OBJECTIVES)
         return
-    table = Table(title=f"Objectives as of {card.as_of}", title_justify="left", expand=False)
-    for column, justify in (
-        ("objective", "left"),
-        ("scope", "left"),
-        ("period", "left"),
-        ("target", "right"),
-        ("actual", "right"),
-        ("expected", "right"),
-        ("attain.", "right"),
-        ("pace", "right"),
-        ("projected", "right"),
-        ("status", "left"),
-    ):
-        table.add_column(column, justify=justify, overflow="fold")
-    order = ["off_track", "at_risk", "missed", "no_data", "on_track", "achieved", "not_started"]
-    lines = sorted(card.objectives, key=lambda o: (order.index(o.overall_status), o.objective_id))
-    for line in lines:
-        started = line.status != "not_started"
-        title = line.title if line.source == "file" else f"{line.title} ({line.source})"
-        table.add_row(
-            title,
-            line.scope,
-            _period(line),
-            format_metric(line.target, line.metric, card.currency),
-            format_metric(line.actual, line.metric, card.currency),
-            format_metric(line.expected if started else None, line.metric, card.currency),
-            _ratio(line.attainment),
-            _ratio(line.pace),
-            format_metric(line.projected, line.metric, card.currency),
-            _status_cell(line),
-        )
-    console.print(table)
-    for line in lines:
-        if line.subperiods:
-            console.print(Text.assemble(f"  {line.objective_id} by {line.grain}: ", strip(line)))
-    reasons = [
-        line
-        for line in lines
-        if line.overall_status in ("no_data", "at_risk", "off_track")
-        or (line.subperiods and line.overall_status == "missed")
-    ]
-    for line in reasons:
-        console.print(f"  {line.objective_id}: {line.overall_reason()}", style="dim")
-
-    if card.okrs:
-        okrs = Table(title="OKRs", title_justify="left")
-        okrs.add_column("OKR")
-        okrs.add_column("progress", justify="right")
-        okrs.add_column("worst key result")
-        okrs.add_column("key results")
-        for okr in card.okrs:
-            worst = okr.worst_overall or okr.worst_status or "-"
-            okrs.add_row(
-                okr.title,
-                _ratio(okr.progress),
-                Text(worst.replace("_", " "), style=STATUS_STYLES.get(worst, "")),
-                ", ".join(okr.key_results),
-            )
-        console.print(okrs)
-
-    if card.flags:
-        console.print(f"Flags ({len(card.flags)})", style="bold")
-        for flag in card.flags:
-            console.print(
-                Text.assemble(
-                    (f"  {flag.severity:<8}", SEVERITY_STYLES.get(flag.severity, "")),
-                    f" {flag.message}",
-                )
-            )
+    lines = ordered(card)
+    table = full_table(card, lines)
+    if fits(console, table, {0: FULL_TITLE_MIN}):
+        console.print(table)
+        _subperiod_lines(lines, console)
     else:
-        console.print("No flags.")
+        table = compact_table(card, lines)
+        if _compact_fits(console, table, lines):
+            console.print(table)
+            _subperiod_lines(lines, console)
+        else:
+            blocks.objectives(card, lines, console)
+    if card.okrs:
+        table = okr_table(card)
+        if fits(console, table, {0: OKR_TITLE_MIN, 3: 1}):
+            console.print(table)
+        else:
+            blocks.okrs(card, console)
+    blocks.flags(card, console)
+
+
+def render_text(card: Scorecard, file: TextIO) -> None:
+    """The scorecard as plain text of a fixed width, one block per objective: no colour,
+    no borders, for a log, a pipe or cron's mail."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=TEXT_WIDTH,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+    )
+    if card.as_of is None or not card.objectives:
+        console.print(NO_OBJECTIVES)
+    else:
+        blocks.objectives(card, ordered(card), console)
+        if card.okrs:
+            blocks.okrs(card, console)
+        blocks.flags(card, console)
+    # Rich pads every line to the width; a log keeps no trailing blanks.
+    file.writelines(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())

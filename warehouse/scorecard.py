@@ -52,6 +52,15 @@ def check_measured(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) -> N
     )
 
 
+def measured_day(con: duckdb.DuckDBPyConnection, path: Path, as_of: date | None) -> date | None:
+    """`as_of` once checked measured (NotMeasuredError if not), else the latest measured
+    day (None when no objective was ever measured)."""
+    if as_of is None:
+        return con.execute("SELECT max(as_of) FROM marts.objective_progress").fetchone()[0]
+    check_measured(con, path, as_of)
+    return as_of
+
+
 def _sub_label(grain: str, start: date, end: date, with_year: bool) -> str:
     year = f" {end.year}" if with_year else ""
     if grain == "week":
@@ -101,10 +110,7 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
     """
     con = open_serving(path)
     try:
-        if as_of is None:
-            as_of = con.execute("SELECT max(as_of) FROM marts.objective_progress").fetchone()[0]
-        else:
-            check_measured(con, path, as_of)
+        as_of = measured_day(con, path, as_of)
         subperiods = _subperiods(con, as_of) if as_of is not None else {}
         currency = con.execute(
             "SELECT any_value(unit) FROM marts.kpi_values WHERE metric = 'won_revenue'"
@@ -148,9 +154,10 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
         ).fetchall()
         flags = con.execute(
             """
-            SELECT severity, flag_type, message FROM marts.variance_flags WHERE as_of = ?
+            SELECT severity, flag_type, message, objective_id
+            FROM marts.variance_flags WHERE as_of = ?
             ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
-                     flag_type, message
+                     objective_id NULLS LAST, flag_type, message
             """,
             [as_of],
         ).fetchall()

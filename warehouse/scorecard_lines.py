@@ -130,6 +130,7 @@ class FlagLine:
     severity: str
     flag_type: str
     message: str
+    objective_id: str | None = None  # None for a KPI's weak signal
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ objectives again from the marts already built, without loading the CRM."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -18,11 +19,31 @@ from crm_kpi.context import (
 from crm_kpi.output import print_scorecard, report_outcome
 
 
-def status(as_of: AsOf = None) -> None:
+class StatusFormat(StrEnum):
+    text = "text"
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def status(
+    as_of: AsOf = None,
+    style: Annotated[
+        StatusFormat | None,
+        typer.Option(
+            "--format",
+            help="table: laid out for the terminal's width; text: plain, fixed width, for a "
+            "log; json or csv: the objective_progress rows of that day, for scripts. "
+            "Default: table in a terminal, text otherwise.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """The objective scorecard: each objective's actual, expected, pace and status, and
     every week or month of an objective set per week or month."""
     settings = load_settings()
-    print_scorecard(settings, parse_as_of(as_of, settings) if as_of else None)
+    day = parse_as_of(as_of, settings) if as_of else None
+    print_scorecard(settings, day, style.value if style else None)
 
 
 def objectives(

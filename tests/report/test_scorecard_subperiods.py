@@ -126,7 +126,8 @@ def test_the_demo_has_missed_weeks_and_months(demo: Demo) -> None:
 
 
 def test_status_shows_every_subperiod_and_the_count_missed(demo: Demo) -> None:
-    result = demo.cli("status")
+    # The full table (COLUMNS is wide enough): a pipe alone would get the plain text.
+    result = demo.cli("status", "--format", "table")
     assert result.returncode == 0, result.stderr
     for objective_id, (title, grain, periods) in _grained(demo).items():
         strip, missed, overall = _expected(grain, periods)
