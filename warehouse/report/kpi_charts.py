@@ -17,6 +17,7 @@ from warehouse.report.style import (
     ReportChart,
     axis_format,
     configure,
+    facet_header,
     unit,
     value_scale,
 )
@@ -179,14 +180,7 @@ def funnel_chart(steps: list[FunnelStep], since: date) -> ReportChart:
                 "pipeline:N",
                 sort=pipelines,
                 title=None,
-                header=alt.Header(
-                    labelAngle=0,
-                    labelAlign="left",
-                    labelOrient="top",
-                    labelAnchor="start",
-                    labelFontWeight="bold",
-                    labelFontSize=13,
-                ),
+                header=facet_header(),
             )
         )
         .resolve_scale(y="independent", x="independent")

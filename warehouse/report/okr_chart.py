@@ -14,6 +14,7 @@ from warehouse.report.style import (
     LABEL_LIMIT,
     ReportChart,
     configure,
+    facet_header,
     shorten,
     status_label,
     status_scale,
@@ -101,14 +102,7 @@ def okr_chart(okrs: list[OkrLine], lines: list[ObjectiveLine]) -> ReportChart:
                 "okr:N",
                 sort=okr_order,
                 title=None,
-                header=alt.Header(
-                    labelAngle=0,
-                    labelAlign="left",
-                    labelAnchor="start",
-                    labelOrient="top",
-                    labelFontWeight="bold",
-                    labelFontSize=13,
-                ),
+                header=facet_header(),
             ),
         )
         .resolve_scale(y="independent")

@@ -100,6 +100,18 @@ def ordered(lines: list[ObjectiveLine]) -> list[ObjectiveLine]:
     return sorted(lines, key=lambda o: (STATUS_ORDER.index(o.overall_status), o.objective_id))
 
 
+def facet_header() -> alt.Header:
+    """The label above each panel of a faceted chart: bold, left, on one line."""
+    return alt.Header(
+        labelAngle=0,
+        labelAlign="left",
+        labelOrient="top",
+        labelAnchor="start",
+        labelFontWeight="bold",
+        labelFontSize=13,
+    )
+
+
 def configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return (
         chart.configure(font=FONT, background="white")
