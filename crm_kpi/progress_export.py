@@ -9,6 +9,7 @@ import csv
 import json
 import math
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TextIO
 
 from warehouse.progress_rows import ProgressRows
@@ -17,6 +18,9 @@ from warehouse.progress_rows import ProgressRows
 def _plain(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        # A DECIMAL column (money) is a JSON number; csv writes its exact text itself.
+        return float(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None  # JSON has no NaN or infinity: strict parsers reject them
     return value
@@ -37,4 +41,7 @@ def write_csv(found: ProgressRows, file: TextIO) -> None:
     writer = csv.writer(file, lineterminator="\n")
     writer.writerow(found.columns)
     for row in found.rows:
-        writer.writerow("" if value is None else _plain(value) for value in row)
+        writer.writerow(
+            "" if value is None else value if isinstance(value, Decimal) else _plain(value)
+            for value in row
+        )

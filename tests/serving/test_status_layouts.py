@@ -252,3 +252,22 @@ def test_a_bad_format_is_refused(data_dir: Path) -> None:
     result = status(data_dir, "--format", "xml")
     assert result.returncode == 2
     assert "--format" in result.stderr and "'json'" in result.stderr and "xml" in result.stderr
+
+
+def test_a_decimal_column_exports_as_a_number() -> None:
+    """Money kept DECIMAL in a mart is a number in JSON and its exact text in CSV."""
+    import io
+    from decimal import Decimal
+
+    from crm_kpi.progress_export import write_csv, write_json
+    from warehouse.progress_rows import ProgressRows
+
+    found = ProgressRows(
+        date(2026, 12, 6), ["objective_id", "actual"], [("revenue", Decimal("1234.50"))]
+    )
+    out = io.StringIO()
+    write_json(found, out)
+    assert json.loads(out.getvalue()) == [{"objective_id": "revenue", "actual": 1234.5}]
+    out = io.StringIO()
+    write_csv(found, out)
+    assert out.getvalue() == "objective_id,actual\nrevenue,1234.50\n"
