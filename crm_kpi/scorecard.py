@@ -65,9 +65,10 @@ def full_table(card: Scorecard, lines: list[ObjectiveLine]) -> Table:
         table.add_column(column, justify="right", no_wrap=True, overflow="ellipsis")
     table.add_column("status", no_wrap=True, overflow="ellipsis")
     for line in lines:
+        # User and CRM texts (titles, team names) go in as Text: '[' is not markup there.
         table.add_row(
-            title(line),
-            line.scope,
+            Text(title(line)),
+            Text(line.scope),
             period(line),
             amount(card, line, line.target),
             amount(card, line, line.actual),
@@ -120,7 +121,10 @@ def okr_table(card: Scorecard) -> Table:
     for okr in card.okrs:
         worst = okr.worst_overall or okr.worst_status or "-"
         table.add_row(
-            okr.title, ratio(okr.progress), status_word(worst), ", ".join(okr.key_results)
+            Text(okr.title),
+            ratio(okr.progress),
+            status_word(worst),
+            Text(", ".join(okr.key_results)),
         )
     return table
 

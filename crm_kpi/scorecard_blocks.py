@@ -72,7 +72,7 @@ def okrs(card: Scorecard, console: Console) -> None:
                 )
             )
         )
-        console.print(indented(f"key results: {', '.join(okr.key_results) or '-'}"))
+        console.print(indented(Text(f"key results: {', '.join(okr.key_results) or '-'}")))
 
 
 def flags(card: Scorecard, console: Console) -> None:
@@ -89,6 +89,8 @@ def flags(card: Scorecard, console: Console) -> None:
     grid.add_column()
     for flag in card.flags:
         grid.add_row(
-            "", Text(flag.severity, style=SEVERITY_STYLES.get(flag.severity, "")), flag.message
+            "",
+            Text(flag.severity, style=SEVERITY_STYLES.get(flag.severity, "")),
+            Text(flag.message),  # data, not markup: a title may hold '[' and ']'
         )
     console.print(grid)

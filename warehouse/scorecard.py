@@ -29,8 +29,8 @@ class NotMeasuredError(ValueError):
 
 def check_measured(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) -> None:
     """Raise NotMeasuredError when objectives exist but were not measured as of `as_of`."""
-    first, last = con.execute(
-        "SELECT min(as_of), max(as_of) FROM marts.objective_progress"
+    first, last, days = con.execute(
+        "SELECT min(as_of), max(as_of), count(DISTINCT as_of) FROM marts.objective_progress"
     ).fetchone()
     if first is None:
         return  # no objectives at all: nothing to measure
@@ -39,17 +39,34 @@ def check_measured(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) -> N
     ).fetchone()[0]
     if found:
         return
-    built = con.execute("SELECT max(as_of) FROM marts.kpi_values").fetchone()[0]
+    start, built = con.execute(
+        "SELECT min(period_start), max(as_of) FROM marts.kpi_values WHERE grain = 'day'"
+    ).fetchone()
     if built is not None and as_of > built:
         raise NotMeasuredError(
             f"not measured as of {as_of}: the marts in {path} hold data up to {built}; run "
             f"`crm-kpi run --as-of {as_of}` first, or pick {built} or earlier."
         )
+    if start is not None and as_of < start:
+        raise NotMeasuredError(
+            f"not measured as of {as_of}: the data in {path} start on {start}, so there is "
+            f"nothing to measure before; pick a day from {start} to {built} (measured: "
+            f"{_measured_days(first, last, days)})."
+        )
+    where = "before the first measured day" if as_of < first else "a day no run measured"
     raise NotMeasuredError(
-        f"not measured as of {as_of}: objectives were measured as of {first} to {last} in "
-        f"{path}, with gaps where no run measured them; run `crm-kpi backfill --from {as_of} "
-        f"--to {as_of}` first, or pick a measured day."
+        f"not measured as of {as_of}: {where} (measured: {_measured_days(first, last, days)}, in "
+        f"{path}); run `crm-kpi backfill --from {as_of} --to {as_of}` first, or pick a "
+        "measured day."
     )
+
+
+def _measured_days(first: date, last: date, days: int) -> str:
+    if first == last:
+        return f"{first} only"
+    if days == (last - first).days + 1:
+        return f"every day from {first} to {last}"
+    return f"{days} days from {first} to {last}"
 
 
 def measured_day(con: duckdb.DuckDBPyConnection, path: Path, as_of: date | None) -> date | None:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from crm_kpi.app import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, err, fail, out
 from crm_kpi.context import load_settings, parse_as_of
@@ -53,9 +54,12 @@ def query(
         json.dump(rows, sys.stdout, default=str, indent=2)
         sys.stdout.write("\n")
     else:
-        table = Table(*result.columns)
+        # Text, not str: a value or a column name such as '[/red]' is data, not markup.
+        table = Table()
+        for column in result.columns:
+            table.add_column(Text(column))
         for row in result.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
         out.print(table)
         err.print(f"{len(result.rows)} row(s)")
 
@@ -83,10 +87,12 @@ def export(
     try:
         paths = export_parquet(settings.serving_db, parquet)
     except ServingFileMissingError as exc:
-        err.print(f"[red]{exc}[/]", highlight=False)
+        err.print(Text(str(exc), style="red"), highlight=False)
         raise typer.Exit(1) from None
     except (OSError, duckdb.Error) as exc:
-        err.print(f"[red]Could not export to {parquet}:[/] {exc}", highlight=False)
+        err.print(
+            Text.assemble((f"Could not export to {parquet}:", "red"), f" {exc}"), highlight=False
+        )
         raise typer.Exit(1) from None
     for path in paths:
         # Plain text, one file per line: easy to read and to pipe into another tool.
@@ -123,10 +129,10 @@ def report(
     try:
         path = build_report(settings.serving_db, out_file, day, png)
     except (ServingFileMissingError, ReportError) as exc:
-        err.print(f"[red]{exc}[/]", highlight=False)
+        err.print(Text(str(exc), style="red"), highlight=False)
         raise typer.Exit(1) from None
     except OSError as exc:
-        err.print(f"[red]Could not write the report:[/] {exc}", highlight=False)
+        err.print(Text.assemble(("Could not write the report:", "red"), f" {exc}"), highlight=False)
         raise typer.Exit(1) from None
     err.print(f"Wrote {path.resolve()}" + (f" and the charts as PNG in {png}" if png else ""))
 

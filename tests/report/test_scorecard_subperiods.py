@@ -181,6 +181,12 @@ def test_status_of_a_day_not_measured_says_what_to_run(demo: Demo) -> None:
     assert later.returncode == 1
     assert "crm-kpi run --as-of 2027-01-04" in " ".join(later.stderr.split())
     assert "No objectives yet" not in earlier.stdout + later.stdout
+    # the demo's three years of data start in 2023: nothing to measure or backfill before
+    before = demo.cli("status", "--as-of", "2020-01-01")
+    assert before.returncode == 1
+    message = " ".join(before.stderr.split())
+    assert "nothing to measure before" in message and "backfill" not in message
+    assert f"measured: {AS_OF} only" in message
 
 
 def test_undelivered_alerts_are_named_then_sent_by_the_next_run(demo: Demo) -> None:

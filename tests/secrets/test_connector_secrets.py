@@ -4,9 +4,10 @@ Each secret is planted as a unique marker (tests/secrets/sandbox.py): the HubSpo
 (from `.dlt/secrets.toml`), the Pipedrive token, the Salesforce access token, client
 id and client secret (the fake Salesforce also issues tokens that carry a marker), the
 alert webhook URL and the PII salt (from the environment). Then, against the fake CRMs,
-four `crm-kpi run` of the three sources, each source refused once (401) and failing
+five `crm-kpi run` of the three sources, each source refused once (401) and failing
 once on its second page (500, past every retry), Salesforce both with its token and with
-its client credentials, and a last run where all succeed; then the read commands, and
+its client credentials (refused, then failing mid-pagination), and a last run where all
+succeed; then the read commands, and
 the run-failure sensor posting a failed run to the webhook. Every byte the runs wrote
 and printed is then searched (tests/secrets/scan.py).
 
@@ -63,6 +64,8 @@ class Runs:
     second: Run
     # salesforce (client credentials): the token it issued is refused, 401
     third: Run
+    # salesforce (client credentials): a fresh token, then a 500 on the second page
+    fourth: Run
     # all three load; the webhook answers 500 to the alerts
     last: Run
     commands: dict[str, Run]
@@ -206,6 +209,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         third = sandbox.cli(*run, settings=by_client)
 
         sf.faults.clear()
+        sf.page_fault("Opportunity", 2, status=500, error_code="UNKNOWN_EXCEPTION", times=never)
+        fourth = sandbox.cli(*run, settings=by_client)
+
+        sf.faults.clear()
         last = sandbox.cli(*run, settings=by_client)
 
         commands = {
@@ -231,6 +238,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         first,
         second,
         third,
+        fourth,
         last,
         commands,
         alerts,
@@ -256,7 +264,7 @@ def _loaded(runs: Runs, source: str) -> int:
 
 
 def test_every_run_failed_or_succeeded_as_planned(runs: Runs) -> None:
-    for failed in (runs.first, runs.second, runs.third):
+    for failed in (runs.first, runs.second, runs.third, runs.fourth):
         assert failed.returncode == 1, failed.output[-4000:]
     assert runs.last.returncode == 0, runs.last.output[-4000:]
     assert {name: c.returncode for name, c in runs.commands.items()} == {
@@ -301,9 +309,10 @@ def test_the_salesforce_access_token_leaves_no_trace(runs: Runs) -> None:
 
 def test_the_salesforce_client_credentials_leave_no_trace(runs: Runs) -> None:
     assert "client-credentials flow issued" in runs.third.stderr
+    assert "500 UNKNOWN_EXCEPTION" in runs.fourth.stderr and "page 2" in runs.fourth.stderr
     assert _loaded(runs, "salesforce") > 0
     token_requests = runs.salesforce.requests_to(r"^/services/oauth2/token$", method="POST")
-    assert len(token_requests) >= 2  # one per run of the client-credentials flow at least
+    assert len(token_requests) >= 3  # one per run of the client-credentials flow at least
     # the tokens the flow was issued carry a marker too: they are secrets as well
     issued = runs.sandbox.markers["issued Salesforce access token"]
     assert any(issued in token for token in runs.salesforce.tokens)
