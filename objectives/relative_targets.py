@@ -105,6 +105,8 @@ class RelativeTargetChecks(ValueReader):
             return None if value is None else (value, None)
         f = self.fields(node, subject, BASELINE_FIELDS, "a baseline", prefix="baseline.")
         if "period" not in f:
+            if len(f) < len(node.value):  # an unknown key, reported already, stood for it
+                return None
             self.report(
                 node,
                 subject,

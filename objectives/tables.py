@@ -79,10 +79,10 @@ OKR_KEY_RESULTS_SCHEMA = pa.schema(
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "objectives": OBJECTIVES_SCHEMA,
     "milestones": MILESTONES_SCHEMA,
-    "target_rules": TARGET_RULES_SCHEMA,
-    "revisions": REVISIONS_SCHEMA,
     "okrs": OKRS_SCHEMA,
     "okr_key_results": OKR_KEY_RESULTS_SCHEMA,
+    "target_rules": TARGET_RULES_SCHEMA,
+    "revisions": REVISIONS_SCHEMA,
 }
 
 
@@ -162,10 +162,10 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
     rows = {
         "objectives": objectives,
         "milestones": milestones,
-        "target_rules": target_rules,
-        "revisions": revisions,
         "okrs": okrs,
         "okr_key_results": key_results,
+        "target_rules": target_rules,
+        "revisions": revisions,
     }
     return {
         name: pa.Table.from_pylist(rows[name], schema=schema)

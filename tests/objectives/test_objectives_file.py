@@ -685,7 +685,14 @@ def test_the_shipped_example_validates_and_covers_the_use_cases() -> None:
 def test_tables_have_the_documented_schema() -> None:
     f = load_objectives_file(EXAMPLE)
     tables = objectives_tables(f)
-    assert list(tables) == ["objectives", "milestones", "okrs", "okr_key_results"]
+    assert list(tables) == [
+        "objectives",
+        "milestones",
+        "okrs",
+        "okr_key_results",
+        "target_rules",
+        "revisions",
+    ]
     expected = {
         "objectives": [
             ("objective_id", pa.string()),
@@ -713,6 +720,20 @@ def test_tables_have_the_documented_schema() -> None:
             ("okr_id", pa.string()),
             ("objective_id", pa.string()),
             ("position", pa.int32()),
+        ],
+        "target_rules": [
+            ("objective_id", pa.string()),
+            ("target_rule", pa.string()),
+            ("target_change", pa.float64()),
+            ("baseline_period", pa.string()),
+        ],
+        "revisions": [
+            ("objective_id", pa.string()),
+            ("revised_from", pa.date32()),
+            ("target", pa.float64()),
+            ("target_change", pa.float64()),
+            ("target_rule", pa.string()),
+            ("reason", pa.string()),
         ],
     }
     for name, columns in expected.items():
