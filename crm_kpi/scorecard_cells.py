@@ -79,8 +79,7 @@ def target_notes(card: Scorecard, line: ObjectiveLine) -> list[str]:
         )
     if line.revised_from is not None:
         note = (
-            f"target revised on {line.revised_from} from "
-            f"{amount(card, line, line.original_target)}"
+            f"target revised on {line.revised_from} from {amount(card, line, line.original_target)}"
         )
         notes.append(note + (f": {line.revision_reason}" if line.revision_reason else ""))
     return notes
