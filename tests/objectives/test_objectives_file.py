@@ -671,6 +671,12 @@ def test_the_shipped_example_validates_and_covers_the_use_cases() -> None:
     assert {o.direction for o in f.objectives} == {"increase", "decrease"}
     assert {"team", "segment"} <= {o.scope_type for o in f.objectives}
     assert f.okrs and all(2 <= len(k.key_results) <= 3 for k in f.okrs)
+    # relative targets (a given-free one on the period before, one on last year) and a
+    # revision
+    relative = [o for o in f.objectives if o.target_change is not None]
+    assert {o.direction for o in relative} == {"increase", "decrease"}
+    assert any(o.baseline_period == "same_last_year" for o in relative)
+    assert any(o.revisions and o.revisions[0].reason for o in f.objectives)
     # The demo's as_of is yesterday (2026-11-23 when written): some objectives ended,
     # some run through it, some have not started, so the scorecard shows every status.
     as_of = date(2026, 11, 23)
