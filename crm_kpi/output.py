@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -28,20 +30,47 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.0f}"
 
 
+def _kpi_table(summary, months: int, bordered: bool) -> Table:
+    """The last `months` months of the summary; a month still running is marked '*'."""
+    table = Table(
+        title=f"KPIs, company-wide, by month (as of {summary.as_of})",
+        caption="* to date" if not all(summary.complete[-months:]) else None,
+        box=box.HEAVY_HEAD if bordered else None,
+        show_edge=bordered,
+    )
+    table.add_column("metric", no_wrap=True)
+    table.add_column("unit", no_wrap=True)
+    for start, complete in list(zip(summary.months, summary.complete, strict=True))[-months:]:
+        table.add_column(
+            start.strftime("%Y-%m") + ("" if complete else "*"), justify="right", no_wrap=True
+        )
+    for metric, unit, values in summary.rows:
+        table.add_row(metric, unit, *(format_value(v, unit) for v in values[-months:]))
+    return table
+
+
 def print_kpis(settings: Settings) -> None:
-    """The company-wide KPIs by month, as a table on stdout."""
+    """The company-wide KPIs by month on stdout: as many of the latest months as the width
+    holds with no cell wrapped, bordered in a terminal and plain (no borders, 100 columns)
+    in a log or a pipe."""
+    from crm_kpi.scorecard import TEXT_WIDTH
     from warehouse.queries import kpi_summary
 
     summary = kpi_summary(settings.serving_db)
-    table = Table(title=f"KPIs, company-wide, by month (as of {summary.as_of})")
-    table.add_column("metric")
-    table.add_column("unit")
-    for start, complete in zip(summary.months, summary.complete, strict=True):
-        label = start.strftime("%Y-%m") + ("" if complete else " (to date)")
-        table.add_column(label, justify="right")
-    for metric, unit, values in summary.rows:
-        table.add_row(metric, unit, *(format_value(v, unit) for v in values))
-    out.print(table)
+    terminal = out.is_terminal
+    width = out.width if terminal else TEXT_WIDTH
+    console = (
+        out
+        if terminal
+        else Console(file=out.file, width=width, color_system=None, highlight=False, emoji=False)
+    )
+    months = len(summary.months)
+    table = _kpi_table(summary, months, terminal)
+    measure = console.options.update_width(10_000)
+    while months > 1 and console.measure(table, options=measure).maximum > width:
+        months -= 1
+        table = _kpi_table(summary, months, terminal)
+    console.print(table)
 
 
 def report_outcome(settings: Settings, outcome, strict_alerts: bool = False) -> int:

@@ -30,6 +30,7 @@ from crm_kpi.scorecard_cells import (
     ratio,
     status_word,
     strip,
+    target_notes,
     title,
 )
 from warehouse.scorecard_lines import ObjectiveLine, Scorecard
@@ -129,7 +130,7 @@ def okr_table(card: Scorecard) -> Table:
     return table
 
 
-def _subperiod_lines(lines: list[ObjectiveLine], console: Console) -> None:
+def _subperiod_lines(card: Scorecard, lines: list[ObjectiveLine], console: Console) -> None:
     for line in lines:
         if line.subperiods:
             console.print(
@@ -137,6 +138,9 @@ def _subperiod_lines(lines: list[ObjectiveLine], console: Console) -> None:
             )
     for line in explained(lines):
         console.print(indented(Text(f"{line.objective_id}: {line.overall_reason()}", style="dim")))
+    for line in lines:
+        for note in target_notes(card, line):
+            console.print(indented(Text(f"{line.objective_id}: {note}", style="dim")))
 
 
 def render(card: Scorecard, console: Console) -> None:
@@ -148,12 +152,12 @@ def render(card: Scorecard, console: Console) -> None:
     table = full_table(card, lines)
     if fits(console, table, {0: FULL_TITLE_MIN}):
         console.print(table)
-        _subperiod_lines(lines, console)
+        _subperiod_lines(card, lines, console)
     else:
         table = compact_table(card, lines)
         if _compact_fits(console, table, lines):
             console.print(table)
-            _subperiod_lines(lines, console)
+            _subperiod_lines(card, lines, console)
         else:
             blocks.objectives(card, lines, console)
     if card.okrs:

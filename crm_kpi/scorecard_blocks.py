@@ -19,6 +19,7 @@ from crm_kpi.scorecard_cells import (
     ratio,
     status_word,
     strip,
+    target_notes,
     title,
 )
 from warehouse.scorecard_lines import ObjectiveLine, Scorecard
@@ -40,6 +41,7 @@ def _block(card: Scorecard, line: ObjectiveLine) -> list[RenderableType]:
         indented(status),
         indented(figures),
         indented(Text(f"{line.scope} · {period(line)}", style="dim")),
+        *(indented(Text(note, style="dim")) for note in target_notes(card, line)),
     ]
     if line.subperiods:
         rows.append(indented(Text.assemble(f"{line.objective_id} by {line.grain}: ", strip(line))))

@@ -60,6 +60,31 @@ def expected(card: Scorecard, line: ObjectiveLine) -> str:
     return amount(card, line, line.expected if line.status != "not_started" else None)
 
 
+_REFERENCES = {
+    "given": "the given baseline",
+    "prior_period": "the period before",
+    "same_last_year": "the same period last year",
+}
+
+
+def target_notes(card: Scorecard, line: ObjectiveLine) -> list[str]:
+    """How the target was set, when it is not simply as written: a relative rule and
+    what it applies to, a revision and why."""
+    notes = []
+    if line.target_rule and line.target_reference is not None:
+        reference = _REFERENCES.get(line.baseline_source or "", "the baseline")
+        notes.append(
+            f"target {line.target_rule} on {amount(card, line, line.target_reference)} "
+            f"({reference})"
+        )
+    if line.revised_from is not None:
+        note = (
+            f"target revised on {line.revised_from} from {amount(card, line, line.original_target)}"
+        )
+        notes.append(note + (f": {line.revision_reason}" if line.revision_reason else ""))
+    return notes
+
+
 def ordered(card: Scorecard) -> list[ObjectiveLine]:
     return sorted(
         card.objectives, key=lambda o: (READING_ORDER.index(o.overall_status), o.objective_id)

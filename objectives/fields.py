@@ -19,14 +19,19 @@ OBJECTIVE_FIELDS = (
     "grain",
     "direction",
     "target",
+    "target_change",
     "baseline",
     "milestones",
     "thresholds",
+    "revisions",
 )
-REQUIRED_OBJECTIVE_FIELDS = ("id", "metric", "period", "target")
+# `target` too, or its typed relative form `target_change`: checked with the target.
+REQUIRED_OBJECTIVE_FIELDS = ("id", "metric", "period")
 PERIOD_FIELDS = ("start", "end")
 MILESTONE_FIELDS = ("date", "value")
 THRESHOLD_FIELDS = ("at_risk", "off_track")
+BASELINE_FIELDS = ("period",)
+REVISION_FIELDS = ("from", "target", "reason")
 OKR_FIELDS = ("id", "title", "key_results")
 REQUIRED_OKR_FIELDS = ("id", "key_results")
 

@@ -18,12 +18,26 @@ DEFAULT_DIRECTION = "increase"
 DEFAULT_AT_RISK = 0.95
 DEFAULT_OFF_TRACK = 0.8
 COMPANY_SCOPE = ("company", "all")
+# Where a relative target's reference value (and a level metric's baseline) comes from
+# when the file gives no number: the same span just before the start, or a year earlier.
+BASELINE_PERIODS = ("prior_period", "same_last_year")
 
 
 @dataclass(frozen=True)
 class Milestone:
     date: date
     value: float
+
+
+@dataclass(frozen=True)
+class Revision:
+    """From `revised_from` on, the objective aims at this target instead (docs/objectives.md)."""
+
+    revised_from: date
+    target: float | None  # absolute; None when `target_change` is given
+    target_change: float | None  # relative to the reference, 0.40 for "+40%"
+    target_rule: str | None  # the relative rule as written, normalised: "+40%"
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -37,11 +51,22 @@ class Objective:
     period_end: date  # inclusive
     grain: str | None  # week, month, quarter: the target holds for each sub-period
     direction: str  # increase or decrease
-    target: float
-    baseline: float | None
+    target: float | None  # None for a relative target: resolved in the warehouse
+    baseline: float | None  # given in the file; an additive metric's only with target_change
     milestones: tuple[Milestone, ...]
     at_risk: float  # pace below this is at_risk
     off_track: float  # pace below this is off_track
+    target_change: float | None = None  # relative target: 0.40 for "+40%", -0.25 for "-25%"
+    target_rule: str | None = None  # the relative target normalised: "+40%"
+    baseline_period: str | None = None  # one of BASELINE_PERIODS, when the file names one
+    revisions: tuple[Revision, ...] = ()
+
+    @property
+    def needs_reference(self) -> bool:
+        """A target of it is relative, so the warehouse measures the value it applies to."""
+        return self.target_change is not None or any(
+            r.target_change is not None for r in self.revisions
+        )
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,12 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from core.metrics import METRICS
+from objectives.aim_checks import AimChecks
 from objectives.fields import MONTH_MEASURED_METRICS, OBJECTIVE_FIELDS, REQUIRED_OBJECTIVE_FIELDS
 from objectives.model import (
     COMPANY_SCOPE,
     DEFAULT_AT_RISK,
-    DEFAULT_DIRECTION,
     DEFAULT_OFF_TRACK,
-    DIRECTIONS,
     GRAINS,
     Milestone,
     Objective,
@@ -25,7 +24,7 @@ from objectives.target_checks import TargetChecks
 from objectives.yaml_nodes import is_null, kind_of, suggest
 
 
-class ObjectiveChecks(PeriodChecks, TargetChecks):
+class ObjectiveChecks(PeriodChecks, TargetChecks, AimChecks):
     """One objective of the file."""
 
     def check_objective(
@@ -86,41 +85,7 @@ class ObjectiveChecks(PeriodChecks, TargetChecks):
         if metric_name in MONTH_MEASURED_METRICS:
             self.check_month_measured(f, subject, metric_name, grain, start, end)
 
-        direction = DEFAULT_DIRECTION
-        if "direction" in f:
-            direction = self.choice(f["direction"][1], subject, "direction", DIRECTIONS) or ""
-
-        target = baseline = None
-        if "target" in f:
-            target = self.number(f["target"][1], subject, "target", ratio)
-        if "baseline" in f and not is_null(f["baseline"][1]):
-            if metric is not None and metric.additive:
-                self.report(
-                    f["baseline"][1],
-                    subject,
-                    "baseline",
-                    f"{metric_name} is counted from 0 at the start of the period, so it takes "
-                    "no baseline: remove it and give the target for the period alone",
-                )
-            else:
-                baseline = self.number(f["baseline"][1], subject, "baseline", ratio)
-        if target is not None and baseline is not None and direction in DIRECTIONS:
-            if direction == "increase" and target < baseline:
-                self.report(
-                    f["target"][1],
-                    subject,
-                    "target",
-                    f"{target:g} is below the baseline {baseline:g} while direction is "
-                    "increase: add 'direction: decrease' if the metric should go down",
-                )
-            elif direction == "decrease" and target > baseline:
-                self.report(
-                    f["target"][1],
-                    subject,
-                    "target",
-                    f"{target:g} is above the baseline {baseline:g} while direction is "
-                    "decrease: use 'direction: increase' if the metric should go up",
-                )
+        aim = self.check_aim(node, f, subject, metric_name, metric, (start, end))
 
         milestones: tuple[Milestone, ...] = ()
         if "milestones" in f and not is_null(f["milestones"][1]):
@@ -141,7 +106,7 @@ class ObjectiveChecks(PeriodChecks, TargetChecks):
 
         if len(self.problems) > before:
             return None
-        assert objective_id and metric_name and start and end and target is not None
+        assert objective_id and metric_name and start and end and aim is not None
         return Objective(
             id=objective_id,
             title=title,
@@ -151,12 +116,16 @@ class ObjectiveChecks(PeriodChecks, TargetChecks):
             period_start=start,
             period_end=end,
             grain=grain,
-            direction=direction,
-            target=target,
-            baseline=baseline,
+            direction=aim.direction,
+            target=aim.target.value,
+            baseline=aim.baseline,
             milestones=milestones,
             at_risk=at_risk,
             off_track=off_track,
+            target_change=aim.target.change,
+            target_rule=aim.target.rule,
+            baseline_period=aim.baseline_period,
+            revisions=aim.revisions,
         )
 
     def check_scope(
@@ -221,5 +190,4 @@ _REQUIRED_HELP = {
     "id": "give a unique name of lower-case letters, digits and '-', such as new-logos-monthly",
     "metric": f"give the KPI it is measured on, one of {', '.join(METRICS)}",
     "period": "give the dates it runs, such as {start: 2026-01-01, end: 2026-06-30}",
-    "target": "give the value to reach by the end of the period (or of each sub-period)",
 }

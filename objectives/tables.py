@@ -1,6 +1,6 @@
 """Validated objectives as rows: Arrow tables, and their load into `raw_objectives`.
 
-Objectives reach dbt as data (docs/architecture.md, "Run settings are data"): the four
+Objectives reach dbt as data (docs/architecture.md, "Run settings are data"): the
 tables below replace schema `raw_objectives` of the build database in one transaction,
 so a failed load leaves the previous objectives in place and dbt never sees half a file.
 The `objectives` table has the columns of `stg_<source>__objectives`, so file and CRM
@@ -30,7 +30,7 @@ OBJECTIVES_SCHEMA = pa.schema(
         pa.field("period_end", pa.date32(), nullable=False),
         pa.field("grain", pa.string()),  # null: the whole period is one
         pa.field("direction", pa.string(), nullable=False),
-        pa.field("target", pa.float64(), nullable=False),
+        pa.field("target", pa.float64()),  # null: a relative target (target_rules)
         pa.field("baseline", pa.float64()),  # null: measured over the N days before start
         pa.field("at_risk", pa.float64(), nullable=False),
         pa.field("off_track", pa.float64(), nullable=False),
@@ -41,6 +41,26 @@ MILESTONES_SCHEMA = pa.schema(
         pa.field("objective_id", pa.string(), nullable=False),
         pa.field("milestone_date", pa.date32(), nullable=False),
         pa.field("value", pa.float64(), nullable=False),
+    ]
+)
+# One row per objective whose target needs a reference value (a relative target or
+# revision) or whose baseline names a period; the CRM goals never have one.
+TARGET_RULES_SCHEMA = pa.schema(
+    [
+        pa.field("objective_id", pa.string(), nullable=False),
+        pa.field("target_rule", pa.string()),  # "+40%"; null: only a revision is relative
+        pa.field("target_change", pa.float64()),
+        pa.field("baseline_period", pa.string()),  # prior_period, same_last_year; null: default
+    ]
+)
+REVISIONS_SCHEMA = pa.schema(
+    [
+        pa.field("objective_id", pa.string(), nullable=False),
+        pa.field("revised_from", pa.date32(), nullable=False),
+        pa.field("target", pa.float64()),  # null: relative (target_change)
+        pa.field("target_change", pa.float64()),
+        pa.field("target_rule", pa.string()),
+        pa.field("reason", pa.string()),
     ]
 )
 OKRS_SCHEMA = pa.schema(
@@ -61,6 +81,8 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "milestones": MILESTONES_SCHEMA,
     "okrs": OKRS_SCHEMA,
     "okr_key_results": OKR_KEY_RESULTS_SCHEMA,
+    "target_rules": TARGET_RULES_SCHEMA,
+    "revisions": REVISIONS_SCHEMA,
 }
 
 
@@ -80,7 +102,7 @@ def _columns_sql(schema: pa.Schema) -> str:
 
 
 def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.Table]:
-    """The four `raw_objectives` tables of a validated file, typed even when empty.
+    """The `raw_objectives` tables of a validated file, typed even when empty.
 
     Objective ids are kept as written (the OKRs and the scorecard refer to them); CRM
     goals carry `<source>:<id>` ids, so the two never collide.
@@ -109,6 +131,28 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
         for o in f.objectives
         for m in o.milestones
     ]
+    target_rules = [
+        {
+            "objective_id": o.id,
+            "target_rule": o.target_rule,
+            "target_change": o.target_change,
+            "baseline_period": o.baseline_period,
+        }
+        for o in f.objectives
+        if o.needs_reference or o.baseline_period is not None
+    ]
+    revisions = [
+        {
+            "objective_id": o.id,
+            "revised_from": r.revised_from,
+            "target": r.target,
+            "target_change": r.target_change,
+            "target_rule": r.target_rule,
+            "reason": r.reason,
+        }
+        for o in f.objectives
+        for r in o.revisions
+    ]
     okrs = [{"okr_id": k.id, "title": k.title} for k in f.okrs]
     key_results = [
         {"okr_id": k.id, "objective_id": objective_id, "position": position}
@@ -120,6 +164,8 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
         "milestones": milestones,
         "okrs": okrs,
         "okr_key_results": key_results,
+        "target_rules": target_rules,
+        "revisions": revisions,
     }
     return {
         name: pa.Table.from_pylist(rows[name], schema=schema)

@@ -118,6 +118,17 @@ def _subperiods(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, tuple[
     return found
 
 
+_AIM_FIELDS = (
+    "target_rule",
+    "baseline_source",
+    "target_reference",
+    "original_target",
+    "revised_from",
+    "revision_reason",
+)
+_BASE_FIELDS = 19  # ObjectiveLine's fields before subperiods, in the query's order
+
+
 def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
     """The objectives as of a day (default: the latest measured): for each objective its
     (sub-)period holding that day (else the nearest) and, with a grain, every sub-period
@@ -149,7 +160,8 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
                         ELSE r.scope_type || ' ' || r.scope_value END,
                    r.period_start, r.period_end, o.grain, r.direction, r.target, r.baseline,
                    r.actual, r.expected, r.attainment, r.pace, r.projected, r.status,
-                   r.status_reason, o.okr_ids
+                   r.status_reason, o.okr_ids, r.target_rule, r.baseline_source,
+                   r.target_reference, r.original_target, r.revised_from, r.revision_reason
             FROM ranked r JOIN marts.dim_objectives o USING (objective_id)
             WHERE r.nearest = 1
             ORDER BY r.objective_id
@@ -182,7 +194,8 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
         con.close()
     lines = []
     for row in objectives:
-        line = ObjectiveLine(*row)
+        aim = dict(zip(_AIM_FIELDS, row[_BASE_FIELDS:], strict=True))
+        line = ObjectiveLine(*row[:_BASE_FIELDS], **aim)
         own = subperiods.get(line.objective_id, ())
         if own:
             line = dataclasses.replace(line, subperiods=own, overall=overall_status(own))

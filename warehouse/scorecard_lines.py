@@ -59,7 +59,7 @@ class ObjectiveLine:
     period_end: date
     grain: str | None
     direction: str
-    target: float
+    target: float | None  # None: a relative target without a reference value
     baseline: float | None
     actual: float | None
     expected: float | None
@@ -75,6 +75,13 @@ class ObjectiveLine:
     # period's own.
     subperiods: tuple[SubPeriod, ...] = ()
     overall: str = ""
+    # How the target was set (docs/objectives.md, "Relative targets and revisions").
+    target_rule: str | None = None
+    baseline_source: str | None = None
+    target_reference: float | None = None
+    original_target: float | None = None
+    revised_from: date | None = None
+    revision_reason: str | None = None
 
     @property
     def overall_status(self) -> str:

@@ -70,6 +70,14 @@ def test_columns_are_the_designs(serving: Path) -> None:
         "variance",
         "status",
         "status_reason",
+        # relative targets and revisions (docs/objectives.md), after DESIGN's columns
+        "target_rule",
+        "baseline_source",
+        "target_reference",
+        "original_target",
+        "revised_from",
+        "revision_reason",
+        "original_target_met",
     ]
 
 

@@ -671,6 +671,12 @@ def test_the_shipped_example_validates_and_covers_the_use_cases() -> None:
     assert {o.direction for o in f.objectives} == {"increase", "decrease"}
     assert {"team", "segment"} <= {o.scope_type for o in f.objectives}
     assert f.okrs and all(2 <= len(k.key_results) <= 3 for k in f.okrs)
+    # relative targets (a given-free one on the period before, one on last year) and a
+    # revision
+    relative = [o for o in f.objectives if o.target_change is not None]
+    assert {o.direction for o in relative} == {"increase", "decrease"}
+    assert any(o.baseline_period == "same_last_year" for o in relative)
+    assert any(o.revisions and o.revisions[0].reason for o in f.objectives)
     # The demo's as_of is yesterday (2026-11-23 when written): some objectives ended,
     # some run through it, some have not started, so the scorecard shows every status.
     as_of = date(2026, 11, 23)
@@ -685,7 +691,14 @@ def test_the_shipped_example_validates_and_covers_the_use_cases() -> None:
 def test_tables_have_the_documented_schema() -> None:
     f = load_objectives_file(EXAMPLE)
     tables = objectives_tables(f)
-    assert list(tables) == ["objectives", "milestones", "okrs", "okr_key_results"]
+    assert list(tables) == [
+        "objectives",
+        "milestones",
+        "okrs",
+        "okr_key_results",
+        "target_rules",
+        "revisions",
+    ]
     expected = {
         "objectives": [
             ("objective_id", pa.string()),
@@ -713,6 +726,20 @@ def test_tables_have_the_documented_schema() -> None:
             ("okr_id", pa.string()),
             ("objective_id", pa.string()),
             ("position", pa.int32()),
+        ],
+        "target_rules": [
+            ("objective_id", pa.string()),
+            ("target_rule", pa.string()),
+            ("target_change", pa.float64()),
+            ("baseline_period", pa.string()),
+        ],
+        "revisions": [
+            ("objective_id", pa.string()),
+            ("revised_from", pa.date32()),
+            ("target", pa.float64()),
+            ("target_change", pa.float64()),
+            ("target_rule", pa.string()),
+            ("reason", pa.string()),
         ],
     }
     for name, columns in expected.items():

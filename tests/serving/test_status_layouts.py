@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,10 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from core.formatting import format_metric
+from core.settings import Settings
+from crm_kpi import output
 from crm_kpi.scorecard import TEXT_WIDTH, render, render_text
+from crm_kpi.scorecard_cells import target_notes
 from tests.conftest import ROOT
 from tests.utils import CLI, ISOLATED_PREFIXES, query
 from warehouse.scorecard import scorecard
@@ -101,6 +105,7 @@ def _words(card: Scorecard) -> set[str]:
         texts += [line.missed_text(), line.overall_reason(), line.scope, line.objective_id]
         texts += [s.label for s in line.subperiods]
         texts += [s.status.replace("_", " ") for s in line.subperiods]
+        texts += target_notes(card, line)
     return {_word(word) for text in texts for word in text.split()}
 
 
@@ -177,6 +182,50 @@ def test_plain_text_for_a_log(card: Scorecard, data_dir: Path) -> None:
     positions = [flat.index(" ".join(message.split())) for _, _, message in flags]
     assert positions == sorted(positions)
     assert len(flags) > 1 and len({f[0] for f in flags}) > 1
+
+
+def _kpis(data_dir: Path, width: int | None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """What `demo` and `run` print as the monthly KPIs, at `width` or (None) in a log."""
+    buffer = io.StringIO()
+    console = Console(
+        width=width or 80, file=buffer, force_terminal=width is not None, color_system=None
+    )
+    monkeypatch.setattr(output, "out", console)
+    output.print_kpis(Settings(data_dir=data_dir))
+    return buffer.getvalue()
+
+
+def _months_shown(printed: str) -> int:
+    return len(set(re.findall(r"\b20\d\d-\d\d\*?", printed)))
+
+
+@pytest.mark.parametrize("width", [60, 80, 200, None])
+def test_the_kpi_table_fits_the_width_or_a_log(
+    data_dir: Path, width: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    printed = _kpis(data_dir, width, monkeypatch)
+    lines = printed.splitlines()
+    assert max(cell_len(line) for line in lines) <= (width or TEXT_WIDTH), printed
+    metrics = {
+        r[0]
+        for r in query(
+            data_dir / "serving.duckdb",
+            "SELECT DISTINCT metric FROM marts.kpi_values WHERE scope_type = 'company'",
+        )
+    }
+    # every metric whole at the start of its row (not wrapped, not cut)
+    starts = {_tokens(line)[0] for line in lines if _tokens(line)}
+    assert metrics <= starts, printed
+    assert "2026-12*" in printed and "* to date" in printed
+    assert (width is not None) == bool(set(BOX) & set(printed))  # plain in a log
+
+
+def test_the_kpi_table_keeps_the_latest_months_that_fit(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    narrow, wide = _kpis(data_dir, 60, monkeypatch), _kpis(data_dir, 200, monkeypatch)
+    assert 1 <= _months_shown(narrow) < _months_shown(wide)
+    assert "2026-12*" in narrow  # the month to date is always among them
 
 
 def test_status_words_coloured_in_a_terminal_only(card: Scorecard) -> None:

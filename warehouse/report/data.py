@@ -149,7 +149,8 @@ def _targets(
     """
     marks: list[TargetMark] = []
     for line in subperiods:
-        if line.metric not in metrics:
+        # A relative target without a reference value has no mark to draw.
+        if line.metric not in metrics or line.target is None:
             continue
         additive = METRICS[line.metric].additive if line.metric in METRICS else False
         days = (line.period_end - line.period_start).days + 1

@@ -1,7 +1,8 @@
 -- The spans of days each objective's metric is measured over, for every day progress
 -- is measured as of: the actual (from the (sub-)period's start through as_of, or its
--- end when it is over) and, for a level metric without a baseline, the baseline (the
--- same number of days just before the start).
+-- end when it is over) and, where the file gives no baseline number, the baseline of a
+-- level metric and the reference of a relative target: the same number of days just
+-- before the start, or the same days a year earlier (baseline_source).
 with objectives as (
     select * from {{ ref('int_objectives') }}
 ),
@@ -42,10 +43,17 @@ select
     objectives.metric,
     objectives.scope_type,
     objectives.scope_key,
-    cast({{ dbt.dateadd('day', '-evaluations.period_days', 'evaluations.period_start') }} as date)
-        as window_start,
-    cast({{ dbt.dateadd('day', -1, 'evaluations.period_start') }} as date) as window_end
+    case
+        when objectives.baseline_source = 'same_last_year'
+            then cast({{ dbt.dateadd('year', -1, 'evaluations.period_start') }} as date)
+        else cast({{ dbt.dateadd('day', '-evaluations.period_days', 'evaluations.period_start') }} as date)
+    end as window_start,
+    case
+        when objectives.baseline_source = 'same_last_year'
+            then cast({{ dbt.dateadd('year', -1, 'evaluations.period_end') }} as date)
+        else cast({{ dbt.dateadd('day', -1, 'evaluations.period_start') }} as date)
+    end as window_end
 from evaluations
 inner join objectives
     on evaluations.objective_id = objectives.objective_id
-where not objectives.is_additive and objectives.baseline is null
+where objectives.baseline_source in ('prior_period', 'same_last_year')

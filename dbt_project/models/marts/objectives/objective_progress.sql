@@ -35,6 +35,84 @@ windows as (
     select * from {{ ref('int_objective_window_values') }}
 ),
 
+-- The revision in effect: the latest whose date is on or before as_of and on or before
+-- the (sub-)period's end, so a sub-period that ended before a revision keeps the target
+-- it was judged by.
+revisions_in_effect as (
+    select
+        evaluations.objective_id,
+        evaluations.period_start,
+        evaluations.as_of,
+        revisions.revised_from,
+        revisions.target,
+        revisions.target_change,
+        revisions.target_rule,
+        revisions.reason,
+        row_number() over (
+            partition by evaluations.objective_id, evaluations.period_start, evaluations.as_of
+            order by revisions.revised_from desc
+        ) as latest
+    from evaluations
+    inner join {{ ref('stg_objectives__revisions') }} as revisions
+        on evaluations.objective_id = revisions.objective_id
+        and revisions.revised_from <= evaluations.as_of
+        and revisions.revised_from <= evaluations.period_end
+),
+
+-- The reference a relative target applies to: the given baseline, else the metric
+-- measured over the baseline window (the N days before the start, or a year earlier).
+referenced as (
+    select
+        evaluations.*,
+        objectives.needs_reference,
+        objectives.target_change,
+        objectives.target_rule,
+        objectives.baseline_source,
+        baseline.window_start as reference_start,
+        baseline.window_end as reference_end,
+        case
+            when objectives.needs_reference then coalesce(objectives.baseline, baseline.value)
+        end as target_reference,
+        baseline.value as measured_baseline
+    from evaluations
+    inner join objectives
+        on evaluations.objective_id = objectives.objective_id
+    left join windows as baseline
+        on baseline.window_kind = 'baseline'
+        and evaluations.objective_id = baseline.objective_id
+        and evaluations.period_start = baseline.period_start
+        and evaluations.as_of = baseline.as_of
+),
+
+targeted as (
+    select
+        referenced.*,
+        case
+            when referenced.target_change is not null
+                then round(referenced.target_reference * (1 + referenced.target_change), 6)
+            else objectives.target
+        end as original_target,
+        revisions.revised_from,
+        revisions.reason as revision_reason,
+        case
+            when revisions.revised_from is null then referenced.target_rule
+            else revisions.target_rule
+        end as rule_in_effect,
+        case
+            when revisions.target_change is not null
+                then round(referenced.target_reference * (1 + revisions.target_change), 6)
+            else revisions.target
+        end as revised_target
+    from referenced
+    inner join objectives
+        on referenced.objective_id = objectives.objective_id
+    left join revisions_in_effect as revisions
+        on referenced.objective_id = revisions.objective_id
+        and referenced.period_start = revisions.period_start
+        and referenced.as_of = revisions.as_of
+        and revisions.latest = 1
+),
+
 measured as (
     select
         evaluations.objective_id,
@@ -49,28 +127,38 @@ measured as (
         objectives.scope_value,
         objectives.scope_known,
         objectives.direction,
-        objectives.target,
+        case
+            when targeted.revised_from is not null then targeted.revised_target
+            else targeted.original_target
+        end as target,
+        targeted.original_target,
+        targeted.revised_from,
+        targeted.revision_reason,
+        targeted.rule_in_effect as target_rule,
+        targeted.baseline_source,
+        targeted.target_reference,
+        targeted.reference_start,
+        targeted.reference_end,
         objectives.is_additive,
         objectives.at_risk,
         objectives.off_track,
         case when objectives.scope_known then actual.value end as actual,
         case
             when objectives.is_additive then 0
-            else coalesce(objectives.baseline, baseline.value)
+            else coalesce(objectives.baseline, targeted.measured_baseline)
         end as baseline
     from evaluations
     inner join objectives
         on evaluations.objective_id = objectives.objective_id
+    inner join targeted
+        on evaluations.objective_id = targeted.objective_id
+        and evaluations.period_start = targeted.period_start
+        and evaluations.as_of = targeted.as_of
     left join windows as actual
         on actual.window_kind = 'actual'
         and evaluations.objective_id = actual.objective_id
         and evaluations.period_start = actual.period_start
         and evaluations.as_of = actual.as_of
-    left join windows as baseline
-        on baseline.window_kind = 'baseline'
-        and evaluations.objective_id = baseline.objective_id
-        and evaluations.period_start = baseline.period_start
-        and evaluations.as_of = baseline.as_of
 ),
 
 -- The expected path: straight lines through (0, baseline), each milestone (its share of
@@ -170,7 +258,12 @@ scored as (
         case
             when expected.direction = 'decrease' then expected.actual <= expected.expected
             else expected.actual >= expected.expected
-        end as meets_expected
+        end as meets_expected,
+        case
+            when expected.revised_from is null then null
+            when expected.direction = 'decrease' then expected.actual <= expected.original_target
+            else expected.actual >= expected.original_target
+        end as original_target_met
     from expected
 ),
 
@@ -179,7 +272,7 @@ statused as (
         scored.*,
         case
             when scored.as_of < scored.period_start then 'not_started'
-            when scored.actual is null then 'no_data'
+            when scored.target is null or scored.actual is null then 'no_data'
             when scored.as_of >= scored.period_end
                 then case when scored.meets_target then 'achieved' else 'missed' end
             when scored.pace is null
@@ -214,6 +307,10 @@ select
         when 'not_started' then 'starts on ' || cast(period_start as varchar)
         when 'no_data' then
             case
+                when target is null
+                    then 'no baseline data for the relative target ' || target_rule
+                        || ': nothing measured from ' || cast(reference_start as varchar)
+                        || ' to ' || cast(reference_end as varchar)
                 when not scope_known
                     then 'no ' || scope_type || ' ''' || scope_value || ''' in the CRM data'
                 when metric in ('churn_rate', 'ltv')
@@ -234,5 +331,12 @@ select
                     || {{ format_number('at_risk', 2) }} || ', off track below '
                     || {{ format_number('off_track', 2) }} || ')'
             end
-    end as status_reason
+    end as status_reason,
+    target_rule,
+    baseline_source,
+    target_reference,
+    original_target,
+    revised_from,
+    revision_reason,
+    original_target_met
 from statused
