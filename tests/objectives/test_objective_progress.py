@@ -10,42 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.utils import query, run_cli
-
-AS_OF = "2026-07-15"
+from tests.objectives.export_runs import AS_OF, progress, run_export
+from tests.utils import query
 
 
 @pytest.fixture(scope="module")
 def serving(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("objectives")
-    result = run_cli(
-        "run",
-        "--source",
-        "files",
-        "--as-of",
-        AS_OF,
-        env={
-            "SOURCES__FILES__PATH": str(FIXTURES / "export_small"),
-            "CRM_KPI_DATA_DIR": str(data_dir),
-            "CRM_KPI_OBJECTIVES": str(FIXTURES / "objectives_small.yml"),
-        },
-    )
-    assert result.returncode == 0, result.stderr
-    return data_dir / "serving.duckdb"
-
-
-def progress(serving: Path, objective_id: str, period_start: str | None = None) -> dict:
-    rows = query(
-        serving,
-        """
-        SELECT * FROM marts.objective_progress
-        WHERE objective_id = ? AND as_of = ? AND (? IS NULL OR period_start = ?::DATE)
-        """,
-        [objective_id, AS_OF, period_start, period_start],
-    )
-    assert len(rows) == 1, rows
-    columns = [r[0] for r in query(serving, "DESCRIBE marts.objective_progress")]
-    return dict(zip(columns, rows[0], strict=True))
+    return run_export(tmp_path_factory.mktemp("objectives"), FIXTURES / "objectives_small.yml")
 
 
 def test_columns_are_the_designs(serving: Path) -> None:

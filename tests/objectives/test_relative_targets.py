@@ -6,47 +6,19 @@ tests/fixtures/objectives_relative.yml, as of 2026-07-15."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.utils import query, run_cli
-
-AS_OF = "2026-07-15"
+from tests.objectives.export_runs import progress, run_export
+from tests.utils import run_cli
 
 
 @pytest.fixture(scope="module")
 def serving(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("relative")
-    result = run_cli(
-        "run",
-        "--source",
-        "files",
-        "--as-of",
-        AS_OF,
-        env={
-            "SOURCES__FILES__PATH": str(FIXTURES / "export_small"),
-            "CRM_KPI_DATA_DIR": str(data_dir),
-            "CRM_KPI_OBJECTIVES": str(FIXTURES / "objectives_relative.yml"),
-        },
-    )
-    assert result.returncode == 0, result.stderr
-    return data_dir / "serving.duckdb"
-
-
-def progress(serving: Path, objective_id: str, period_start: str | None = None) -> dict:
-    rows = query(
-        serving,
-        """
-        SELECT * FROM marts.objective_progress
-        WHERE objective_id = ? AND as_of = ? AND (? IS NULL OR period_start = ?::DATE)
-        """,
-        [objective_id, AS_OF, period_start, period_start],
-    )
-    assert len(rows) == 1, rows
-    columns = [r[0] for r in query(serving, "DESCRIBE marts.objective_progress")]
-    return dict(zip(columns, rows[0], strict=True))
+    return run_export(tmp_path_factory.mktemp("relative"), FIXTURES / "objectives_relative.yml")
 
 
 def test_plus_40_percent_over_a_given_baseline(serving: Path) -> None:
@@ -139,3 +111,35 @@ def test_a_revision_holds_for_the_sub_periods_it_reaches(serving: Path) -> None:
     assert (second["target"], second["original_target"], second["status"]) == (3, 2, "missed")
     assert second["revised_from"] == dt.date(2026, 6, 10)
     assert (third["target"], third["actual"], third["original_target_met"]) == (3, 0, False)
+
+
+@pytest.mark.parametrize(
+    ("target", "revisions", "field", "says"),
+    [
+        ("+40", "[]", "target", "has a sign but no '%'"),
+        ("30000", "[{from: 2026-09-01, target: 15000}]", "revisions[1].from", "outside the period"),
+    ],
+)
+def test_a_bad_file_is_refused_and_serving_is_untouched(
+    serving: Path, tmp_path: Path, target: str, revisions: str, field: str, says: str
+) -> None:
+    bad = tmp_path / "objectives.yml"
+    bad.write_text(
+        "objectives:\n"
+        "  - id: revenue-bad\n"
+        "    metric: won_revenue\n"
+        "    period: {start: 2026-04-01, end: 2026-07-31}\n"
+        f"    target: {target}\n"
+        f"    revisions: {revisions}\n",
+        encoding="utf-8",
+    )
+    before = hashlib.sha256(serving.read_bytes()).hexdigest()
+    result = run_cli(
+        "objectives",
+        env={"CRM_KPI_DATA_DIR": str(serving.parent), "CRM_KPI_OBJECTIVES": str(bad)},
+    )
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2, result.stderr
+    assert str(bad) in message and f"field '{field}'" in message and says in message
+    assert "line " in message and "Traceback" not in message
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
