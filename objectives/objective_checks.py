@@ -51,17 +51,24 @@ class ObjectiveChecks(PeriodChecks, TargetChecks):
         if "metric" in f:
             metric_name = self.text(f["metric"][1], subject, "metric")
             metric_name = metric_name.lower() if metric_name else None
-            if metric_name is not None and metric_name not in METRICS:
+            known = (*METRICS, *self.manual_metrics)
+            if metric_name is not None and metric_name not in known:
+                manual_ids = ", ".join(self.manual_metrics)
                 self.report(
                     f["metric"][1],
                     subject,
                     "metric",
-                    f"unknown metric '{metric_name}'{suggest(metric_name, tuple(METRICS))}; "
-                    f"the metrics are {', '.join(METRICS)}",
+                    f"unknown metric '{metric_name}'{suggest(metric_name, known)}; "
+                    f"the metrics are {', '.join(METRICS)}"
+                    + (f", and this file's manual metrics {manual_ids}" if manual_ids else "")
+                    + " (a metric no CRM holds is declared under manual_metrics:)",
                 )
                 metric_name = None
         metric = METRICS.get(metric_name) if metric_name else None
-        ratio = metric is not None and metric.unit == "ratio"
+        manual = self.manual_metrics.get(metric_name) if metric_name else None
+        ratio = (metric is not None and metric.unit == "ratio") or (
+            manual is not None and manual.unit == "ratio"
+        )
 
         title = objective_id or ""
         if "title" in f:
@@ -94,7 +101,7 @@ class ObjectiveChecks(PeriodChecks, TargetChecks):
         if "target" in f:
             target = self.number(f["target"][1], subject, "target", ratio)
         if "baseline" in f and not is_null(f["baseline"][1]):
-            if metric is not None and metric.additive:
+            if (metric is not None and metric.additive) or (manual is not None and manual.additive):
                 self.report(
                     f["baseline"][1],
                     subject,
@@ -162,6 +169,8 @@ class ObjectiveChecks(PeriodChecks, TargetChecks):
     def check_scope(
         self, node: Node, subject: str, metric_name: str | None
     ) -> tuple[str, str] | None:
+        if metric_name in self.manual_metrics:
+            return self.check_manual_scope(node, subject, self.manual_metrics[metric_name])
         allowed = tuple(
             s
             for s in (METRICS[metric_name].scopes if metric_name else METRICS["won_deals"].scopes)
