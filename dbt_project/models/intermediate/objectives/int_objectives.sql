@@ -37,6 +37,11 @@ select
     keyed.*,
     known.scope_value is not null as scope_known,
     keyed.metric in ('won_deals', 'lost_deals', 'won_revenue', 'deals_created', 'new_customers')
+        -- a manual metric is additive when its values are summed (docs/objectives.md)
+        or keyed.metric in (
+            select metric from {{ ref('stg_objectives__manual_metrics') }}
+            where aggregation = 'sum'
+        )
         as is_additive
 from keyed
 left join {{ ref('int_kpi_scope_values') }} as known
