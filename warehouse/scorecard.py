@@ -132,7 +132,7 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
                         ELSE r.scope_type || ' ' || r.scope_value END,
                    r.period_start, r.period_end, o.grain, r.direction, r.target, r.baseline,
                    r.actual, r.expected, r.attainment, r.pace, r.projected, r.status,
-                   r.status_reason, o.okr_ids
+                   r.status_reason, o.okr_ids, o.unit
             FROM ranked r JOIN marts.dim_objectives o USING (objective_id)
             WHERE r.nearest = 1
             ORDER BY r.objective_id
@@ -165,7 +165,7 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
         con.close()
     lines = []
     for row in objectives:
-        line = ObjectiveLine(*row)
+        line = ObjectiveLine(*row[:-1], unit=row[-1])
         own = subperiods.get(line.objective_id, ())
         if own:
             line = dataclasses.replace(line, subperiods=own, overall=overall_status(own))

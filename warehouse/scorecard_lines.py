@@ -75,6 +75,9 @@ class ObjectiveLine:
     # period's own.
     subperiods: tuple[SubPeriod, ...] = ()
     overall: str = ""
+    # The metric's unit as kpi_values writes it (marts.dim_objectives.unit): a manual
+    # metric's label, such as patents.
+    unit: str | None = None
 
     @property
     def overall_status(self) -> str:
