@@ -685,7 +685,14 @@ def test_the_shipped_example_validates_and_covers_the_use_cases() -> None:
 def test_tables_have_the_documented_schema() -> None:
     f = load_objectives_file(EXAMPLE)
     tables = objectives_tables(f)
-    assert list(tables) == ["objectives", "milestones", "okrs", "okr_key_results"]
+    assert list(tables) == [
+        "objectives",
+        "milestones",
+        "okrs",
+        "okr_key_results",
+        "manual_metrics",
+        "manual_metric_values",
+    ]
     expected = {
         "objectives": [
             ("objective_id", pa.string()),
@@ -713,6 +720,23 @@ def test_tables_have_the_documented_schema() -> None:
             ("okr_id", pa.string()),
             ("objective_id", pa.string()),
             ("position", pa.int32()),
+        ],
+        "manual_metrics": [
+            ("metric", pa.string()),
+            ("title", pa.string()),
+            ("unit", pa.string()),
+            ("aggregation", pa.string()),
+            ("scopes", pa.string()),
+        ],
+        "manual_metric_values": [
+            ("metric", pa.string()),
+            ("value_date", pa.date32()),
+            ("value", pa.float64()),
+            ("scope_type", pa.string()),
+            ("scope_value", pa.string()),
+            ("note", pa.string()),
+            ("file", pa.string()),
+            ("line", pa.int32()),
         ],
     }
     for name, columns in expected.items():
