@@ -285,3 +285,22 @@ def test_the_values_load_as_rows_with_their_file_and_line(tmp_path: Path) -> Non
         4,
     )
     assert len(rows) == 3
+
+
+def test_the_shipped_example_has_the_issues_objectives_and_values() -> None:
+    from core.paths import PROJECT_ROOT
+
+    settings = Settings(
+        data_dir=PROJECT_ROOT / "warehouse" / "data",
+        objectives_path=PROJECT_ROOT / "objectives.yml",
+    )
+    loaded = read_objectives(settings)
+    assert loaded.values_path == PROJECT_ROOT / "manual_metrics.csv"
+    assert {m.aggregation for m in loaded.manual_metrics} == {"sum", "last", "mean"}
+    targets = {o.metric: o.target for o in loaded.objectives if o.period_start.year == 2026}
+    # "2 patents filed, 5 strategic partnerships, 8 media mentions in 12 months"
+    assert targets["patents_filed"] == 2
+    assert targets["strategic_partnerships"] == 5
+    assert targets["media_mentions"] == 8
+    declared = {m.id for m in loaded.manual_metrics}
+    assert {v.metric for v in loaded.manual_values} == declared
