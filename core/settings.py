@@ -41,6 +41,9 @@ class Settings:
     # DuckDB's memory for dbt's build; past it joins, aggregates and sorts spill to disk,
     # so a nightly run on a million deals fits in 2 GB (docs/performance.md).
     duckdb_memory_limit: str = "1200MB"
+    # CRM_KPI_MANUAL_METRICS: the values of the manual metrics objectives.yml declares;
+    # unset: manual_metrics.csv beside the objectives file when there is one, else none.
+    manual_metrics_path: Path | None = None
 
     @property
     def build_db(self) -> Path:
@@ -67,6 +70,20 @@ class Settings:
         if self.objectives_path is not None:
             return self.objectives_path, True
         default = Path("objectives.yml").resolve()
+        return (default if default.exists() else None), False
+
+    def manual_metrics_file(self) -> tuple[Path | None, bool]:
+        """The manual metrics' values file to load, and whether its absence is an error.
+
+        A file named by CRM_KPI_MANUAL_METRICS must exist; the default, manual_metrics.csv
+        beside the objectives file, may be absent (then no manual metric has a value).
+        """
+        if self.manual_metrics_path is not None:
+            return self.manual_metrics_path, True
+        objectives, _required = self.objectives_file()
+        if objectives is None:
+            return None, False
+        default = objectives.parent / "manual_metrics.csv"
         return (default if default.exists() else None), False
 
     @property
@@ -159,4 +176,5 @@ class Settings:
             alert_grace_share=grace,
             pii_salt=secret("pii_salt"),
             duckdb_memory_limit=memory,
+            manual_metrics_path=path_setting("manual_metrics", None),
         )

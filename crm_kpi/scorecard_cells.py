@@ -52,7 +52,7 @@ def status_word(status: str) -> Text:
 
 
 def amount(card: Scorecard, line: ObjectiveLine, value: float | None) -> str:
-    return format_metric(value, line.metric, card.currency)
+    return format_metric(value, line.metric, card.currency, line.unit)
 
 
 def expected(card: Scorecard, line: ObjectiveLine) -> str:

@@ -13,7 +13,7 @@ from datetime import date
 from yaml.nodes import Node
 
 from core.metrics import Metric
-from objectives.model import DEFAULT_DIRECTION, DIRECTIONS, Revision
+from objectives.model import DEFAULT_DIRECTION, DIRECTIONS, ManualMetric, Revision
 from objectives.relative_targets import RelativeTargetChecks, Target
 from objectives.yaml_nodes import is_null
 
@@ -38,7 +38,7 @@ class AimChecks(RelativeTargetChecks):
         f: Fields,
         subject: str,
         metric_name: str | None,
-        metric: Metric | None,
+        metric: Metric | ManualMetric | None,
         period: tuple[date | None, date | None],
     ) -> Aim | None:
         ratio = metric is not None and metric.unit == "ratio"
@@ -118,7 +118,7 @@ class AimChecks(RelativeTargetChecks):
         f: Fields,
         subject: str,
         metric_name: str | None,
-        metric: Metric | None,
+        metric: Metric | ManualMetric | None,
         target: Target | None,
         read: tuple[float | None, str | None],
     ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
-TOP_LEVEL_FIELDS = ("objectives", "okrs")
+TOP_LEVEL_FIELDS = ("objectives", "okrs", "manual_metrics")
 OBJECTIVE_FIELDS = (
     "id",
     "title",
@@ -39,3 +39,15 @@ REQUIRED_OKR_FIELDS = ("id", "key_results")
 # month (DESIGN.md, objective_progress): a (sub-)period holding no whole calendar month
 # would never have an actual value.
 MONTH_MEASURED_METRICS = frozenset({"churn_rate", "ltv"})
+
+# Manual metrics (docs/objectives.md, "Manual metrics"): ids are metric names, so they
+# take '_' as the CRM's metrics do, never '-'.
+MANUAL_METRIC_ID_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+MANUAL_METRIC_FIELDS = ("id", "title", "unit", "aggregation", "scopes")
+REQUIRED_MANUAL_METRIC_FIELDS = ("id", "unit", "aggregation")
+MANUAL_UNITS = ("count", "ratio", "days", "currency")
+# Any other unit is a word for what is counted: "patents", "media mentions".
+MANUAL_UNIT_WORD = re.compile(r"[a-z][a-z -]{0,29}")
+AGGREGATIONS = ("sum", "last", "mean")
+MANUAL_VALUE_FIELDS = ("date", "metric", "value", "scope_type", "scope_value", "note")
+REQUIRED_MANUAL_VALUE_FIELDS = ("date", "metric", "value")

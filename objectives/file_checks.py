@@ -8,12 +8,13 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from objectives.fields import OKR_FIELDS, REQUIRED_OKR_FIELDS, TOP_LEVEL_FIELDS
-from objectives.model import OKR, Objective, ObjectivesFile
+from objectives.manual_checks import ManualMetricChecks
+from objectives.model import OKR, ManualMetric, Objective, ObjectivesFile
 from objectives.objective_checks import ObjectiveChecks
 from objectives.yaml_nodes import is_null, kind_of, suggest
 
 
-class FileChecker(ObjectiveChecks):
+class FileChecker(ObjectiveChecks, ManualMetricChecks):
     """An objectives file, from its root node to an `ObjectivesFile`."""
 
     def check_file(self, root: Node | None) -> ObjectivesFile:
@@ -31,6 +32,7 @@ class FileChecker(ObjectiveChecks):
         top = self.fields(root, None, TOP_LEVEL_FIELDS, "the file")
         objective_nodes = self.list_of(top.get("objectives"), "objectives")
         okr_nodes = self.list_of(top.get("okrs"), "okrs")
+        manual = self.check_manual_metrics(top)
 
         objectives: list[Objective] = []
         declared: dict[str, int] = {}  # every well-formed id, even of a faulty objective
@@ -45,7 +47,20 @@ class FileChecker(ObjectiveChecks):
             okr = self.check_okr(node, position, declared, okr_lines)
             if okr is not None:
                 okrs.append(okr)
-        return ObjectivesFile(self.path, tuple(objectives), tuple(okrs))
+        return ObjectivesFile(self.path, tuple(objectives), tuple(okrs), manual)
+
+    def check_manual_metrics(self, top: dict) -> tuple[ManualMetric, ...]:
+        """The manual metrics, read first: objectives may name them."""
+        found: list[ManualMetric] = []
+        seen: dict[str, int] = {}
+        for position, node in enumerate(
+            self.list_of(top.get("manual_metrics"), "manual_metrics"), 1
+        ):
+            metric = self.check_manual_metric(node, position, seen)
+            if metric is not None:
+                found.append(metric)
+                self.manual_metrics[metric.id] = metric
+        return tuple(found)
 
     def check_okr(
         self, node: Node, position: int, objectives: dict[str, int], seen: dict[str, int]

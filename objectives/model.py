@@ -77,10 +77,41 @@ class OKR:
 
 
 @dataclass(frozen=True)
+class ManualMetric:
+    """A metric no CRM holds, declared under `manual_metrics:` (docs/objectives.md)."""
+
+    id: str
+    title: str
+    unit: str  # count, ratio, days, currency, or the word for what is counted (patents)
+    aggregation: str  # sum, last or mean
+    scopes: tuple[str, ...]  # the scope types it may have values for; ("company",) default
+
+    @property
+    def additive(self) -> bool:
+        return self.aggregation == "sum"
+
+
+@dataclass(frozen=True)
+class ManualValue:
+    """One row of the manual metrics' values file (CRM_KPI_MANUAL_METRICS)."""
+
+    date: date
+    metric: str
+    value: float
+    scope_type: str  # "company" when the row gives none
+    scope_value: str  # "all" for the company scope
+    note: str | None
+    line: int  # the row's line in its file, for the messages of later checks
+
+
+@dataclass(frozen=True)
 class ObjectivesFile:
     path: Path
     objectives: tuple[Objective, ...] = ()
     okrs: tuple[OKR, ...] = ()
+    manual_metrics: tuple[ManualMetric, ...] = ()
+    manual_values: tuple[ManualValue, ...] = ()
+    values_path: Path | None = None  # the file manual_values were read from
 
     def objective(self, objective_id: str) -> Objective:
         for o in self.objectives:

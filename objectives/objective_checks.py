@@ -50,17 +50,24 @@ class ObjectiveChecks(PeriodChecks, TargetChecks, AimChecks):
         if "metric" in f:
             metric_name = self.text(f["metric"][1], subject, "metric")
             metric_name = metric_name.lower() if metric_name else None
-            if metric_name is not None and metric_name not in METRICS:
+            known = (*METRICS, *self.manual_metrics)
+            if metric_name is not None and metric_name not in known:
+                manual_ids = ", ".join(self.manual_metrics)
                 self.report(
                     f["metric"][1],
                     subject,
                     "metric",
-                    f"unknown metric '{metric_name}'{suggest(metric_name, tuple(METRICS))}; "
-                    f"the metrics are {', '.join(METRICS)}",
+                    f"unknown metric '{metric_name}'{suggest(metric_name, known)}; "
+                    f"the metrics are {', '.join(METRICS)}"
+                    + (f", and this file's manual metrics {manual_ids}" if manual_ids else "")
+                    + " (a metric no CRM holds is declared under manual_metrics:)",
                 )
                 metric_name = None
         metric = METRICS.get(metric_name) if metric_name else None
-        ratio = metric is not None and metric.unit == "ratio"
+        manual = self.manual_metrics.get(metric_name) if metric_name else None
+        ratio = (metric is not None and metric.unit == "ratio") or (
+            manual is not None and manual.unit == "ratio"
+        )
 
         title = objective_id or ""
         if "title" in f:
@@ -85,7 +92,7 @@ class ObjectiveChecks(PeriodChecks, TargetChecks, AimChecks):
         if metric_name in MONTH_MEASURED_METRICS:
             self.check_month_measured(f, subject, metric_name, grain, start, end)
 
-        aim = self.check_aim(node, f, subject, metric_name, metric, (start, end))
+        aim = self.check_aim(node, f, subject, metric_name, metric or manual, (start, end))
 
         milestones: tuple[Milestone, ...] = ()
         if "milestones" in f and not is_null(f["milestones"][1]):
@@ -131,6 +138,8 @@ class ObjectiveChecks(PeriodChecks, TargetChecks, AimChecks):
     def check_scope(
         self, node: Node, subject: str, metric_name: str | None
     ) -> tuple[str, str] | None:
+        if metric_name in self.manual_metrics:
+            return self.check_manual_scope(node, subject, self.manual_metrics[metric_name])
         allowed = tuple(
             s
             for s in (METRICS[metric_name].scopes if metric_name else METRICS["won_deals"].scopes)

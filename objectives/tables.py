@@ -76,6 +76,28 @@ OKR_KEY_RESULTS_SCHEMA = pa.schema(
         pa.field("position", pa.int32(), nullable=False),  # 1-based, the file's order
     ]
 )
+MANUAL_METRICS_SCHEMA = pa.schema(
+    [
+        pa.field("metric", pa.string(), nullable=False),
+        pa.field("title", pa.string(), nullable=False),
+        pa.field("unit", pa.string(), nullable=False),  # as declared: count, ..., patents
+        pa.field("aggregation", pa.string(), nullable=False),  # sum, last, mean
+        pa.field("scopes", pa.string(), nullable=False),  # the scope types, comma-separated
+    ]
+)
+MANUAL_METRIC_VALUES_SCHEMA = pa.schema(
+    [
+        pa.field("metric", pa.string(), nullable=False),
+        pa.field("value_date", pa.date32(), nullable=False),
+        pa.field("value", pa.float64(), nullable=False),
+        pa.field("scope_type", pa.string(), nullable=False),
+        pa.field("scope_value", pa.string(), nullable=False),
+        pa.field("note", pa.string()),
+        # Where the row is: the build's check of its scope value names them.
+        pa.field("file", pa.string(), nullable=False),
+        pa.field("line", pa.int32(), nullable=False),
+    ]
+)
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "objectives": OBJECTIVES_SCHEMA,
     "milestones": MILESTONES_SCHEMA,
@@ -83,6 +105,8 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "okr_key_results": OKR_KEY_RESULTS_SCHEMA,
     "target_rules": TARGET_RULES_SCHEMA,
     "revisions": REVISIONS_SCHEMA,
+    "manual_metrics": MANUAL_METRICS_SCHEMA,
+    "manual_metric_values": MANUAL_METRIC_VALUES_SCHEMA,
 }
 
 
@@ -159,6 +183,29 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
         for k in f.okrs
         for position, objective_id in enumerate(k.key_results, start=1)
     ]
+    manual_metrics = [
+        {
+            "metric": m.id,
+            "title": m.title,
+            "unit": m.unit,
+            "aggregation": m.aggregation,
+            "scopes": ",".join(m.scopes),
+        }
+        for m in f.manual_metrics
+    ]
+    manual_values = [
+        {
+            "metric": v.metric,
+            "value_date": v.date,
+            "value": v.value,
+            "scope_type": v.scope_type,
+            "scope_value": v.scope_value,
+            "note": v.note,
+            "file": str(f.values_path),
+            "line": v.line,
+        }
+        for v in f.manual_values
+    ]
     rows = {
         "objectives": objectives,
         "milestones": milestones,
@@ -166,6 +213,8 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
         "okr_key_results": key_results,
         "target_rules": target_rules,
         "revisions": revisions,
+        "manual_metrics": manual_metrics,
+        "manual_metric_values": manual_values,
     }
     return {
         name: pa.Table.from_pylist(rows[name], schema=schema)

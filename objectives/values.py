@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from objectives.fields import ID_PATTERN
+from objectives.model import ManualMetric
 from objectives.problems import Problem
 from objectives.yaml_nodes import MERGE_TAG, NULL_TAG, is_null, kind_of, line_of, lookup, suggest
 
@@ -38,6 +39,8 @@ class ValueReader:
     # Mappings already flattened: an alias (`- *anchor`) brings the same node back, and
     # its merged keys must not then look like keys given twice.
     flattened: set[int] = field(default_factory=set)
+    # The file's manual metrics by id, read before its objectives, which may name them.
+    manual_metrics: dict[str, ManualMetric] = field(default_factory=dict)
 
     def report(
         self, node: Node | None, subject: str | None, field_name: str | None, message: str

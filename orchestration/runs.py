@@ -71,6 +71,7 @@ def _root_message(error: SerializableErrorInfo) -> str:
             own = (
                 "ContractError",
                 "ObjectivesFileError",
+                "ManualMetricsFileError",
                 "QualityGateError",
                 "SettingsError",
                 "DbtBuildError",

@@ -118,6 +118,7 @@ def _subperiods(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, tuple[
     return found
 
 
+# ObjectiveLine's named fields the query reads after its first 19, in its order.
 _AIM_FIELDS = (
     "target_rule",
     "baseline_source",
@@ -125,6 +126,7 @@ _AIM_FIELDS = (
     "original_target",
     "revised_from",
     "revision_reason",
+    "unit",
 )
 _BASE_FIELDS = 19  # ObjectiveLine's fields before subperiods, in the query's order
 
@@ -161,7 +163,8 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
                    r.period_start, r.period_end, o.grain, r.direction, r.target, r.baseline,
                    r.actual, r.expected, r.attainment, r.pace, r.projected, r.status,
                    r.status_reason, o.okr_ids, r.target_rule, r.baseline_source,
-                   r.target_reference, r.original_target, r.revised_from, r.revision_reason
+                   r.target_reference, r.original_target, r.revised_from, r.revision_reason,
+                   o.unit
             FROM ranked r JOIN marts.dim_objectives o USING (objective_id)
             WHERE r.nearest = 1
             ORDER BY r.objective_id

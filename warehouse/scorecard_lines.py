@@ -82,6 +82,9 @@ class ObjectiveLine:
     original_target: float | None = None
     revised_from: date | None = None
     revision_reason: str | None = None
+    # The metric's unit as kpi_values writes it (marts.dim_objectives.unit): a manual
+    # metric's label, such as patents.
+    unit: str | None = None
 
     @property
     def overall_status(self) -> str:

@@ -12,9 +12,22 @@
     format('{:,.{{ decimals }}f}', cast({{ expression }} as {{ type_double() }}))
 {%- endmacro %}
 
-{% macro format_metric_value(value_expression, metric_expression, currency_expression, count_decimals=0) -%}
+{#- `manual_unit_expression`: the unit of a manual metric as kpi_values writes it (null for
+    the CRM's metrics): a ratio, days, a count, or a currency code or word written after
+    the number (2 patents). -#}
+{% macro format_metric_value(value_expression, metric_expression, currency_expression, count_decimals=0, manual_unit_expression=none) -%}
     case
         when {{ value_expression }} is null then 'n/a'
+        {%- if manual_unit_expression %}
+        when {{ manual_unit_expression }} = 'ratio'
+            then {{ format_number('100 * ' ~ value_expression, 1) }} || ' %'
+        when {{ manual_unit_expression }} = 'days'
+            then {{ format_number(value_expression, 1) }} || ' days'
+        when {{ manual_unit_expression }} = 'count'
+            then {{ format_number(value_expression, count_decimals) }}
+        when {{ manual_unit_expression }} is not null
+            then {{ format_number(value_expression, count_decimals) }} || ' ' || {{ manual_unit_expression }}
+        {%- endif %}
         when {{ metric_expression }} in ('win_rate', 'churn_rate')
             then {{ format_number('100 * ' ~ value_expression, 1) }} || ' %'
         when {{ metric_expression }} = 'sales_cycle_days'

@@ -10,7 +10,15 @@ from core.settings import Settings
 from objectives import load_objectives
 from orchestration.lib.run_lock import RunLockResource
 
-OBJECTIVE_TABLES = ("objectives", "milestones", "okrs", "okr_key_results", "progress_dates")
+OBJECTIVE_TABLES = (
+    "objectives",
+    "milestones",
+    "okrs",
+    "okr_key_results",
+    "progress_dates",
+    "manual_metrics",
+    "manual_metric_values",
+)
 
 
 class ObjectivesConfig(dg.Config):
@@ -60,6 +68,11 @@ def objectives_asset(settings: Settings) -> dg.AssetsDefinition:
             f"from {loaded.path}, measured as of {dates[0]}"
             + (f" to {dates[-1]}" if len(dates) > 1 else "")
         )
+        if loaded.manual_metrics or loaded.manual_values:
+            context.log.info(
+                f"{len(loaded.manual_metrics)} manual metric(s), "
+                f"{len(loaded.manual_values)} value(s) from {loaded.values_path or 'no file'}"
+            )
         path, _ = settings.objectives_file()
         if path is not None and not loaded.objectives and not loaded.okrs:
             context.log.warning(

@@ -103,9 +103,9 @@ CREATE SCHEMA marts;
 CREATE TABLE marts.kpi_values (
     metric VARCHAR, grain VARCHAR, period_start DATE, scope_type VARCHAR, scope_value VARCHAR,
     value DOUBLE, numerator DOUBLE, denominator DOUBLE, unit VARCHAR, is_complete BOOLEAN,
-    as_of DATE);
+    as_of DATE, source VARCHAR);
 INSERT INTO marts.kpi_values
-SELECT *, true AS is_complete, DATE '2026-07-15' AS as_of FROM (VALUES
+SELECT *, true AS is_complete, DATE '2026-07-15' AS as_of, 'crm' AS source FROM (VALUES
     ('won_deals', 'month', DATE '2026-03-01', 'company', 'all', 1, NULL, NULL, 'count'),
     ('won_deals', 'month', DATE '2026-04-01', 'company', 'all', 1, NULL, NULL, 'count'),
     ('won_deals', 'month', DATE '2026-04-01', 'team', 'SMB', 1, NULL, NULL, 'count'),

@@ -698,6 +698,8 @@ def test_tables_have_the_documented_schema() -> None:
         "okr_key_results",
         "target_rules",
         "revisions",
+        "manual_metrics",
+        "manual_metric_values",
     ]
     expected = {
         "objectives": [
@@ -740,6 +742,23 @@ def test_tables_have_the_documented_schema() -> None:
             ("target_change", pa.float64()),
             ("target_rule", pa.string()),
             ("reason", pa.string()),
+        ],
+        "manual_metrics": [
+            ("metric", pa.string()),
+            ("title", pa.string()),
+            ("unit", pa.string()),
+            ("aggregation", pa.string()),
+            ("scopes", pa.string()),
+        ],
+        "manual_metric_values": [
+            ("metric", pa.string()),
+            ("value_date", pa.date32()),
+            ("value", pa.float64()),
+            ("scope_type", pa.string()),
+            ("scope_value", pa.string()),
+            ("note", pa.string()),
+            ("file", pa.string()),
+            ("line", pa.int32()),
         ],
     }
     for name, columns in expected.items():

@@ -76,8 +76,8 @@ def render_html(data: ReportData, sections: ChartSections) -> str:
 
     def sub_title(line: Any, sub: Any) -> str:
         to_date = "" if sub.ended or sub.status == "not_started" else " (to date)"
-        actual = format_metric(sub.actual, line.metric, data.currency)
-        target = format_metric(line.target, line.metric, data.currency)
+        actual = format_metric(sub.actual, line.metric, data.currency, line.unit)
+        target = format_metric(line.target, line.metric, data.currency, line.unit)
         return f"{sub.label}: {status_label(sub.status)}{to_date}, actual {actual} of {target}"
 
     return _TEMPLATE.render(
@@ -89,7 +89,7 @@ def render_html(data: ReportData, sections: ChartSections) -> str:
         label=status_label,
         period=period_text,
         sub_title=sub_title,
-        fmt=lambda value, metric: format_metric(value, metric, data.currency),
+        fmt=lambda value, metric, unit=None: format_metric(value, metric, data.currency, unit),
         ratio=lambda value: "-" if value is None else f"{value:.0%}",
         figure=lambda chart: jinja2.utils.markupsafe.Markup(_figure(chart)),
         bundle=vega_bundle(),

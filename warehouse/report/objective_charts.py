@@ -61,16 +61,19 @@ def attainment_chart(data: ReportData) -> ReportChart:
                 "subperiods": line.missed_text(),
                 "attainment": line.attainment,
                 "expected_attainment": expected,
-                "actual_text": format_metric(line.actual, line.metric, currency),
+                "actual_text": format_metric(line.actual, line.metric, currency, line.unit),
                 "expected_text": format_metric(
-                    None if line.status == "not_started" else line.expected, line.metric, currency
+                    None if line.status == "not_started" else line.expected,
+                    line.metric,
+                    currency,
+                    line.unit,
                 ),
-                "target_text": format_metric(line.target, line.metric, currency),
+                "target_text": format_metric(line.target, line.metric, currency, line.unit),
                 "pace_text": "-" if line.pace is None else f"{line.pace:.2f}",
                 "reason": line.status_reason,
                 "summary": (
-                    f"{format_metric(line.actual, line.metric, currency)} of "
-                    f"{format_metric(line.target, line.metric, currency)}"
+                    f"{format_metric(line.actual, line.metric, currency, line.unit)} of "
+                    f"{format_metric(line.target, line.metric, currency, line.unit)}"
                     + ("" if line.pace is None else f" · pace {line.pace:.2f}")
                 ),
             }
@@ -162,15 +165,15 @@ def objective_history_chart(
     """Actual (points coloured by the status of the day) against the expected path over
     the objective's (sub-)periods so far, with a rule on the report's day."""
     currency = data.currency
-    fmt = axis_format(line.metric)
+    fmt = axis_format(line.metric, line.unit)
     actual_rows = [
         {
             "date": p.as_of.isoformat(),
             "value": p.actual,
             "period": p.period_start.isoformat(),
             "status": status_label(p.status),
-            "actual_text": format_metric(p.actual, line.metric, currency),
-            "expected_text": format_metric(p.expected, line.metric, currency),
+            "actual_text": format_metric(p.actual, line.metric, currency, line.unit),
+            "expected_text": format_metric(p.expected, line.metric, currency, line.unit),
         }
         for p in points
         if p.actual is not None
@@ -180,7 +183,7 @@ def objective_history_chart(
     last = max(p.period_end for p in points)
     x_scale = alt.Scale(type="utc", domain=[first.isoformat(), last.isoformat()])
     x = alt.X("date:T", scale=x_scale, title=None, axis=alt.Axis(format="%d %b", labelOverlap=True))
-    y_title = currency if unit(line.metric) == "currency" else unit(line.metric)
+    y_title = currency if unit(line.metric) == "currency" else unit(line.metric, line.unit)
     expected = (
         alt.Chart(alt.Data(values=path))
         .mark_line(color="#6e7781", strokeDash=[5, 4], strokeWidth=1.5)

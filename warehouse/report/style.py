@@ -11,6 +11,7 @@ from typing import Any
 
 import altair as alt
 
+from core.formatting import metric_unit
 from core.metrics import METRICS
 from warehouse.scorecard_lines import ObjectiveLine
 
@@ -48,12 +49,16 @@ def status_label(status: str | None) -> str:
     return (status or "-").replace("_", " ")
 
 
-def unit(metric: str) -> str:
-    return METRICS[metric].unit if metric in METRICS else "count"
+def unit(metric: str, manual_unit: str | None = None) -> str:
+    """`manual_unit`: a manual metric's unit (marts.dim_objectives.unit)."""
+    return metric_unit(metric, manual_unit)
 
 
-def axis_format(metric: str) -> str:
-    return {"ratio": ".1~%", "days": ",.0f", "count": ",.0f"}.get(unit(metric), "~s")
+def axis_format(metric: str, manual_unit: str | None = None) -> str:
+    kind = unit(metric, manual_unit)
+    if metric not in METRICS and kind not in ("ratio", "days", "count"):
+        return ",.0f"  # a manual metric counting something (patents), or its currency
+    return {"ratio": ".1~%", "days": ",.0f", "count": ",.0f"}.get(kind, "~s")
 
 
 def value_scale(metric: str) -> alt.Scale:

@@ -109,13 +109,13 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
           {% endif %}</td>
         <td>{{ line.scope }}</td>
         <td>{{ period(line) }}</td>
-        <td class="num">{{ fmt(line.target, line.metric) }}</td>
-        <td class="num">{{ fmt(line.actual, line.metric) }}</td>
+        <td class="num">{{ fmt(line.target, line.metric, line.unit) }}</td>
+        <td class="num">{{ fmt(line.actual, line.metric, line.unit) }}</td>
         <td class="num">{{ fmt(line.expected if line.status != 'not_started' else None,
-                               line.metric) }}</td>
+                               line.metric, line.unit) }}</td>
         <td class="num">{{ ratio(line.attainment) }}</td>
         <td class="num">{{ ratio(line.pace) }}</td>
-        <td class="num">{{ fmt(line.projected, line.metric) }}</td>
+        <td class="num">{{ fmt(line.projected, line.metric, line.unit) }}</td>
         <td><span class="status {{ line.overall_status }}"
           style="background: {{ colors[line.overall_status] }}">
           {{ label(line.overall_status) }}</span>

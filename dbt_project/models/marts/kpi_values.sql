@@ -1,6 +1,7 @@
 -- Every KPI in long form, one row per (metric, grain, period_start, scope_type,
 -- scope_value): the marts contract of DESIGN.md. Each KPI is its own model in kpis/;
--- a new KPI is one model there and one name here.
+-- a new KPI is one model there and one name here. `source` says where a row comes
+-- from: `crm`, or `manual` for the manual metrics.
 {%- set kpi_models = [
     'kpi_won_deals', 'kpi_lost_deals', 'kpi_win_rate', 'kpi_won_revenue',
     'kpi_avg_deal_size', 'kpi_deals_created', 'kpi_sales_cycle_days',
@@ -9,11 +10,11 @@
 
 with unioned as (
     {%- for model in kpi_models %}
-    select {{ kpi_columns() }} from {{ ref(model) }}
-    {%- if not loop.last %}
+    select {{ kpi_columns() }}, 'crm' as source from {{ ref(model) }}
     union all
-    {%- endif %}
     {%- endfor %}
+    -- The metrics no CRM holds, declared in objectives.yml (docs/objectives.md).
+    select {{ kpi_columns() }}, 'manual' as source from {{ ref('kpi_manual_metrics') }}
 )
 
 select
@@ -27,5 +28,6 @@ select
     cast(denominator as {{ type_double() }}) as denominator,
     cast(unit as varchar) as unit,
     cast(is_complete as boolean) as is_complete,
-    cast(as_of as date) as as_of
+    cast(as_of as date) as as_of,
+    cast(source as varchar) as source
 from unioned

@@ -2,7 +2,8 @@
 -- period" (DESIGN.md): totals and ratios of totals from the daily KPIs; the median
 -- cycle from the deals; pipeline value at the end of the span; arpa on its last day;
 -- churn as the mean of the complete months inside the span; ltv of its last complete
--- month. Null where the span ends before the first data, or nothing was measurable.
+-- month; a manual metric by its aggregation. Null where the span ends before the first
+-- data, or nothing was measurable.
 {%- set summed = ['won_deals', 'lost_deals', 'won_revenue', 'deals_created', 'new_customers'] %}
 
 with windows as (
@@ -172,6 +173,89 @@ monthly as (
         windows.metric
 ),
 
+-- Manual metrics (docs/objectives.md, "Manual metrics"): sum and mean over the values
+-- dated in the span (sum 0 when none); last the latest value dated on or before its end.
+manual_windows as (
+    select windows.*, metrics.aggregation
+    from windows
+    inner join {{ ref('stg_objectives__manual_metrics') }} as metrics
+        on windows.metric = metrics.metric
+),
+
+manual_in_window as (
+    select
+        manual_windows.objective_id,
+        manual_windows.period_start,
+        manual_windows.as_of,
+        manual_windows.window_kind,
+        manual_windows.aggregation,
+        sum(manual_values.value) as total,
+        avg(manual_values.value) as mean_value
+    from manual_windows
+    left join {{ ref('int_manual_metric_values') }} as manual_values
+        on manual_windows.metric = manual_values.metric
+        and manual_windows.scope_type = manual_values.scope_type
+        and manual_windows.scope_key = manual_values.scope_value
+        and manual_values.value_date between manual_windows.window_start
+            and manual_windows.window_end
+    group by
+        manual_windows.objective_id, manual_windows.period_start, manual_windows.as_of,
+        manual_windows.window_kind, manual_windows.aggregation
+),
+
+manual_latest_day as (
+    select
+        manual_windows.objective_id,
+        manual_windows.period_start,
+        manual_windows.as_of,
+        manual_windows.window_kind,
+        manual_windows.metric,
+        manual_windows.scope_type,
+        manual_windows.scope_key,
+        max(manual_values.value_date) as value_date
+    from manual_windows
+    inner join {{ ref('int_manual_metric_values') }} as manual_values
+        on manual_windows.metric = manual_values.metric
+        and manual_windows.scope_type = manual_values.scope_type
+        and manual_windows.scope_key = manual_values.scope_value
+        and manual_values.value_date <= manual_windows.window_end
+    where manual_windows.aggregation = 'last'
+    group by
+        manual_windows.objective_id, manual_windows.period_start, manual_windows.as_of,
+        manual_windows.window_kind, manual_windows.metric, manual_windows.scope_type,
+        manual_windows.scope_key
+),
+
+manual_latest as (
+    select latest_day.objective_id, latest_day.period_start, latest_day.as_of,
+        latest_day.window_kind, manual_values.value
+    from manual_latest_day as latest_day
+    inner join {{ ref('int_manual_metric_values') }} as manual_values
+        on latest_day.metric = manual_values.metric
+        and latest_day.scope_type = manual_values.scope_type
+        and latest_day.scope_key = manual_values.scope_value
+        and latest_day.value_date = manual_values.value_date
+),
+
+manual as (
+    select
+        in_window.objective_id,
+        in_window.period_start,
+        in_window.as_of,
+        in_window.window_kind,
+        case in_window.aggregation
+            when 'sum' then coalesce(in_window.total, 0)
+            when 'mean' then in_window.mean_value
+            else manual_latest.value
+        end as value
+    from manual_in_window as in_window
+    left join manual_latest
+        on in_window.objective_id = manual_latest.objective_id
+        and in_window.period_start = manual_latest.period_start
+        and in_window.as_of = manual_latest.as_of
+        and in_window.window_kind = manual_latest.window_kind
+),
+
 measured as (
     select * from from_totals
     union all
@@ -182,6 +266,8 @@ measured as (
     select * from arpa
     union all
     select * from monthly
+    union all
+    select * from manual
 )
 
 select
@@ -191,9 +277,15 @@ select
     windows.window_kind,
     windows.window_start,
     windows.window_end,
-    case when windows.window_end >= first_data.first_day then measured.value end as value
+    -- A manual metric's values do not wait for the CRM's first deal.
+    case
+        when windows.window_end >= first_data.first_day or manual_metrics.metric is not null
+            then measured.value
+    end as value
 from windows
 cross join first_data
+left join {{ ref('stg_objectives__manual_metrics') }} as manual_metrics
+    on windows.metric = manual_metrics.metric
 left join measured
     on windows.objective_id = measured.objective_id
     and windows.period_start = measured.period_start

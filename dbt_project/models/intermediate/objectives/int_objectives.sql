@@ -46,6 +46,11 @@ classified as (
         keyed.*,
         known.scope_value is not null as scope_known,
         keyed.metric in ('won_deals', 'lost_deals', 'won_revenue', 'deals_created', 'new_customers')
+            -- a manual metric is additive when its values are summed (docs/objectives.md)
+            or keyed.metric in (
+                select metric from {{ ref('stg_objectives__manual_metrics') }}
+                where aggregation = 'sum'
+            )
             as is_additive,
         rules.target_rule,
         rules.target_change,

@@ -16,8 +16,20 @@ select
     objectives.baseline,
     objectives.at_risk,
     objectives.off_track,
-    okrs.okr_ids
+    okrs.okr_ids,
+    case
+        when manual_metrics.unit = 'currency' then context.reporting_currency
+        when manual_metrics.unit is not null then manual_metrics.unit
+        when objectives.metric in ('won_deals', 'lost_deals', 'deals_created', 'new_customers')
+            then 'count'
+        when objectives.metric in ('win_rate', 'churn_rate') then 'ratio'
+        when objectives.metric = 'sales_cycle_days' then 'days'
+        else context.reporting_currency
+    end as unit
 from {{ ref('int_objectives') }} as objectives
+cross join {{ ref('stg_run__run_context') }} as context
+left join {{ ref('stg_objectives__manual_metrics') }} as manual_metrics
+    on objectives.metric = manual_metrics.metric
 left join (
     select objective_id, {{ dbt.listagg('okr_id', "', '", "order by okr_id") }} as okr_ids
     from {{ ref('stg_objectives__okr_key_results') }}

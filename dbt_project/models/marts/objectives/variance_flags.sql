@@ -8,9 +8,11 @@
 -- - an objective at risk or off track, or worse than at the previous day measured;
 -- - a weak signal: a KPI whose last complete week lies more than k (setting) sample
 --   standard deviations from the mean of the 8 complete weeks before it (no flag with
---   fewer than 8 such weeks or a deviation of 0).
+--   fewer than 8 such weeks or a deviation of 0); the manual metrics' too.
 {%- set signal_metrics = ['win_rate', 'won_deals', 'won_revenue', 'deals_created',
     'pipeline_value', 'sales_cycle_days'] %}
+{%- set objective_unit = "case when compared.manual_unit = 'currency' then context.reporting_currency else compared.manual_unit end" %}
+{%- set signal_unit = "case when signal_stats.source = 'manual' then signal_stats.unit end" %}
 {%- set severity = "case {0} when 'missed' then 5 when 'off_track' then 4 when 'at_risk' then 3 when 'no_data' then 2 else 1 end" %}
 
 with context as (
@@ -26,10 +28,12 @@ history as (
 ),
 
 current_progress as (
-    select history.*, objectives.title
+    select history.*, objectives.title, manual_metrics.unit as manual_unit
     from history
     inner join {{ ref('int_objectives') }} as objectives
         on history.objective_id = objectives.objective_id
+    left join {{ ref('stg_objectives__manual_metrics') }} as manual_metrics
+        on history.metric = manual_metrics.metric
     where history.as_of in (select as_of from dates)
 ),
 
@@ -94,9 +98,9 @@ objective_flags as (
                     then ' (was ' || replace(compared.previous_status, '_', ' ') || ')'
                 else ''
             end
-            || ', actual ' || {{ format_metric_value('compared.actual', 'compared.metric', 'context.reporting_currency') }}
-            || ' vs expected ' || {{ format_metric_value('compared.expected', 'compared.metric', 'context.reporting_currency') }}
-            || ' (target ' || {{ format_metric_value('compared.target', 'compared.metric', 'context.reporting_currency') }}
+            || ', actual ' || {{ format_metric_value('compared.actual', 'compared.metric', 'context.reporting_currency', manual_unit_expression=objective_unit) }}
+            || ' vs expected ' || {{ format_metric_value('compared.expected', 'compared.metric', 'context.reporting_currency', manual_unit_expression=objective_unit) }}
+            || ' (target ' || {{ format_metric_value('compared.target', 'compared.metric', 'context.reporting_currency', manual_unit_expression=objective_unit) }}
             || ' by ' || cast(compared.period_end as varchar) || ')' as message
     from compared
     cross join context
@@ -114,6 +118,8 @@ weeks as (
         kpis.scope_value,
         kpis.period_start,
         kpis.value,
+        kpis.source,
+        kpis.unit,
         dates.as_of,
         row_number() over (
             partition by dates.as_of, kpis.metric, kpis.scope_type, kpis.scope_value
@@ -122,7 +128,8 @@ weeks as (
     from {{ ref('kpi_values') }} as kpis
     cross join dates
     where kpis.grain = 'week'
-        and kpis.metric in ('{{ signal_metrics | join("', '") }}')
+        -- and every manual metric, which has a week row from its first value on
+        and (kpis.metric in ('{{ signal_metrics | join("', '") }}') or kpis.source = 'manual')
         and kpis.scope_type in ('company', 'team')
         and cast({{ dbt.dateadd('day', 6, 'kpis.period_start') }} as date) <= dates.as_of
 ),
@@ -135,6 +142,8 @@ signal_stats as (
         latest.scope_value,
         latest.period_start,
         latest.value,
+        latest.source,
+        latest.unit,
         count(before.value) as weeks_with_values,
         avg(before.value) as mean_value,
         stddev_samp(before.value) as sd_value
@@ -148,7 +157,7 @@ signal_stats as (
     where latest.weeks_back = 1
     group by
         latest.as_of, latest.metric, latest.scope_type, latest.scope_value,
-        latest.period_start, latest.value
+        latest.period_start, latest.value, latest.source, latest.unit
 ),
 
 signal_flags as (
@@ -175,10 +184,10 @@ signal_flags as (
                 else ' (' || signal_stats.scope_type || ' ' || signal_stats.scope_value || ')'
             end
             || ', week of ' || cast(signal_stats.period_start as varchar) || ': '
-            || {{ format_metric_value('signal_stats.value', 'signal_stats.metric', 'context.reporting_currency') }}
+            || {{ format_metric_value('signal_stats.value', 'signal_stats.metric', 'context.reporting_currency', manual_unit_expression=signal_unit) }}
             || case when signal_stats.value > signal_stats.mean_value then ', above' else ', below' end
             || ' the 8 weeks before ('
-            || {{ format_metric_value('signal_stats.mean_value', 'signal_stats.metric', 'context.reporting_currency', count_decimals=1) }}
+            || {{ format_metric_value('signal_stats.mean_value', 'signal_stats.metric', 'context.reporting_currency', count_decimals=1, manual_unit_expression=signal_unit) }}
             || ' on average, '
             || {{ format_number('abs(signal_stats.value - signal_stats.mean_value) / signal_stats.sd_value', 1) }}
             || ' standard deviations away)' as message
