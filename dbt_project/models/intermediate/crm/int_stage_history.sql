@@ -1,10 +1,16 @@
--- Stage changes up to the end of as_of, with when each stage was left.
+-- Stage changes up to the end of as_of, with when each stage was left. A change of a
+-- deal that its source's deals lack (deleted, or exported apart) is left out here and
+-- kept in quarantine.stage_history.
 with context as (
     select * from {{ ref('stg_run__run_context') }}
 ),
 
 unioned as (
     {{ union_sources('stage_history', ['opportunity_id', 'stage', 'entered_at']) }}
+),
+
+deals as (
+    {{ union_sources('opportunities', ['opportunity_id']) }}
 ),
 
 as_of_cut as (
@@ -16,6 +22,8 @@ as_of_cut as (
     from unioned
     cross join context
     where {{ local_date('unioned.entered_at', 'context.timezone') }} <= context.as_of
+        -- ids carry their source's prefix, so one check over all sources is per source
+        and exists (select 1 from deals where deals.opportunity_id = unioned.opportunity_id)
 )
 
 select
