@@ -52,7 +52,7 @@ class QualitySettings:
                 low=0.0,
                 high=1.0,
                 rule="a share between 0 and 1, for example 0.01 to fail a run when more "
-                "than 1 % of an entity's rows are quarantined",
+                "than 1 % of an entity's rows (deals, stage history) are quarantined",
             ),
             max_source_age_hours=number_setting(
                 "max_source_age_hours",

@@ -1,8 +1,9 @@
 """The checks that span rows or files of an export: keys and what the history names.
 
 Apart from the reader because each is one question put in SQL to the scratch tables
-(`text_<entity>`) once every file's values are known to be good: duplicated primary keys,
-stage history of deals the export lacks, stages the stages file lacks.
+(`text_<entity>`) once every file's values are known to be good: duplicated primary keys
+(a problem), stage history of deals the export lacks and stages the stages file lacks
+(warnings: those rows are loaded).
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ def duplicate_keys(
     return problems, more
 
 
-def unknown_deals(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> Problem | None:
-    """Stage history must belong to deals of the export: a typo there loses history."""
+def unknown_deals(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> str | None:
+    """Stage history naming a deal the export lacks (a deal deleted while its history was
+    kept, or the files exported apart) is loaded, but dbt keeps it in
+    quarantine.stage_history and out of every KPI: a warning with the count, the file and
+    the first line. The quality checks block the run only above the quarantine share."""
     if "stage_history" not in files:
         return None
     count, first = con.execute(
@@ -66,15 +70,16 @@ def unknown_deals(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> Pro
     if not count:
         return None
     (deal,) = con.execute(
-        f"SELECT deal_id FROM text_stage_history WHERE rowid = {first}"
+        f"SELECT TRIM(deal_id) FROM text_stage_history WHERE rowid = {first}"
     ).fetchone()
-    name = files["stage_history"].name
-    return Problem(
-        name,
-        first + (1 if name.endswith(".parquet") else 2),
-        "deal_id",
-        f"{deal!r} is not a deal_id of {files['deals'].name} "
-        f"({count} history row(s) name unknown deals)",
+    history, deals = files["stage_history"].name, files["deals"].name
+    offset = 1 if history.endswith(".parquet") else 2
+    return (
+        f"{history}, {'row' if offset == 1 else 'line'} {first + offset}, column 'deal_id': "
+        f"{deal!r} is not a deal_id of {deals}; {count} history row(s) name deals {deals} "
+        "lacks. They are kept in quarantine.stage_history and counted in no KPI (the run "
+        "is refused only when they pass CRM_KPI_MAX_QUARANTINE_SHARE of the history): "
+        f"export {deals} and {history} together, or remove the history of deleted deals."
     )
 
 

@@ -118,14 +118,16 @@ class ValidatedExport:
                 continue
             self.files[entity.name] = path
             self._check_entity(entity, path)
-        # Only a folder whose files are each valid can be checked across files.
-        if self._total == 0 and (problem := unknown_deals(self._con, self.files)) is not None:
-            self._report(problem)
         if self._total:
             self.close()
             raise ContractError(self.folder, self._problems, self._total)
-        if (warning := unknown_stages(self._con, self.files)) is not None:
-            self.warnings.append(warning)
+        # Only a folder whose files are each valid can be checked across files.
+        for warning in (
+            unknown_deals(self._con, self.files),
+            unknown_stages(self._con, self.files),
+        ):
+            if warning is not None:
+                self.warnings.append(warning)
         for warning in self.warnings:
             log.warning(warning)
         return self

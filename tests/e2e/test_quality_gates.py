@@ -100,6 +100,62 @@ def test_a_bad_row_is_quarantined_and_blocks_only_above_the_share(tmp_path: Path
     ) == [(0.0,)]
 
 
+MARTS = {
+    "kpi_values": "SELECT * FROM marts.kpi_values ORDER BY ALL",
+    "funnel": "SELECT * FROM marts.fct_funnel_conversion ORDER BY ALL",
+    "pipeline": "SELECT * FROM marts.fct_pipeline_daily ORDER BY ALL",
+    "time_in_stage": "SELECT * FROM marts.fct_time_in_stage ORDER BY ALL",
+}
+
+
+def test_history_of_deleted_deals_is_quarantined_and_blocks_only_above_the_share(
+    tmp_path: Path,
+) -> None:
+    """Two history rows of deals deleted from deals.csv (of 29 rows up to as_of): the run
+    warns with file, line and deal, keeps them in quarantine.stage_history and publishes
+    the same marts as without them; above the share it is refused, serving untouched."""
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "export_small", export)
+    env = {"SOURCES__FILES__PATH": str(export)}
+    args = ("run", "--source", "files", "--as-of", "2026-07-15")
+    clean = run_cli(*args, env=env)
+    assert clean.returncode == 0, clean.stderr
+    serving = tmp_path / "data" / "serving.duckdb"
+    build = tmp_path / "data" / "build.duckdb"
+    before = {name: query(serving, sql) for name, sql in MARTS.items()}
+    assert all(before.values())
+    published = digest(serving)
+
+    with open(export / "stage_history.csv", "a") as f:
+        f.write("99,Proposal,2026-04-11T09:00:00Z\nD-98,Qualification,2026-05-02T09:00:00Z\n")
+    warning = "stage_history.csv, line 31, column 'deal_id': '99' is not a deal_id of deals.csv"
+
+    # 2 of 2 + 27 rows up to as_of = 6.9 %, above the default 1 %
+    refused = run_cli(*args, env=env)
+    assert refused.returncode == 1
+    assert "serving.duckdb was left as it was" in refused.stderr
+    assert "rows quarantined are at most 1 % of stage_history" in refused.stderr
+    assert "2 quarantined by this run, 27 kept in intermediate.int_stage_history" in refused.stderr
+    assert "2 of 29 rows (6.9 %) fail" in refused.stderr
+    assert '"opportunity_id": "files:99"' in refused.stderr
+    assert digest(serving) == published
+
+    allowed = run_cli(*args, env={**env, "CRM_KPI_MAX_QUARANTINE_SHARE": "0.1"})
+    assert allowed.returncode == 0, allowed.stderr
+    summary = allowed.stderr.split("warning(s):", 1)[1]
+    assert f"  - {warning}; 2 history row(s) name deals deals.csv lacks" in summary
+    assert query(
+        build,
+        "SELECT opportunity_id, source, stage, reason FROM quarantine.stage_history ORDER BY 1",
+    ) == [
+        ("files:99", "files", "Proposal", "no deal of this id among the source's deals"),
+        ("files:D-98", "files", "Qualification", "no deal of this id among the source's deals"),
+    ]
+    assert query(build, "SELECT count(*) FROM raw_files.stage_history") == [(31,)]
+    assert query(build, "SELECT count(*) FROM intermediate.int_stage_history") == [(27,)]
+    assert {name: query(serving, sql) for name, sql in MARTS.items()} == before
+
+
 def test_owner_emails_reach_the_marts_only_as_salted_hashes(tmp_path: Path) -> None:
     env = {
         "SOURCES__FILES__PATH": str(FIXTURES / "export_small"),

@@ -120,7 +120,7 @@ def test_every_duplicated_key_is_counted_when_a_few_are_listed(export: Path) -> 
     assert "- ... and 2 more problems" in str(caught.value)
 
 
-def test_missing_file_duplicate_key_and_unknown_deal(export: Path) -> None:
+def test_missing_file_and_duplicate_key(export: Path) -> None:
     (export / "owners.csv").unlink()
     assert problems(export)[0].startswith("owners.csv: missing: the export needs owners.csv")
     shutil.copy(GOOD / "owners.csv", export / "owners.csv")
@@ -128,11 +128,30 @@ def test_missing_file_duplicate_key_and_unknown_deal(export: Path) -> None:
         f.write("7,11,2,New Business,Proposal,open,10,EUR,2026-04-11T09:00:00Z,,,\n")
     [message] = problems(export)
     assert message.startswith("deals.csv, line 17, column 'deal_id': duplicate key 7 (lines 8, 17)")
-    shutil.copy(GOOD / "deals.csv", export / "deals.csv")
+
+
+def test_history_of_unknown_deals_is_loaded_with_a_warning(
+    export: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A deal deleted while its history was kept stops nothing: the rows are loaded (dbt
+    quarantines them) and the warning names the count, the file, the first line, the
+    field and what to do."""
     with open(export / "stage_history.csv", "a") as f:
-        f.write("99,Proposal,2026-04-11T09:00:00Z\n")
-    [message] = problems(export)
-    assert message.startswith("stage_history.csv, line 31, column 'deal_id': '99' is not a deal_id")
+        f.write("99,Proposal,2026-04-11T09:00:00Z\n D-7 ,Qualification,2026-04-12T09:00:00Z\n")
+    with caplog.at_level("WARNING", logger="ingestion.files.reader"):
+        validated = ValidatedExport(export).check()
+    loaded = pa.concat_tables(list(validated.batches("stage_history")))
+    validated.close()
+    assert loaded.num_rows == 31
+    assert loaded.column("deal_id").to_pylist()[-2:] == ["99", "D-7"]
+    [warning] = validated.warnings
+    assert warning.startswith(
+        "stage_history.csv, line 31, column 'deal_id': '99' is not a deal_id of deals.csv; "
+        "2 history row(s) name deals deals.csv lacks. They are kept in quarantine.stage_history"
+    )
+    assert "CRM_KPI_MAX_QUARANTINE_SHARE" in warning
+    assert warning.endswith("or remove the history of deleted deals.")
+    assert [r.getMessage() for r in caplog.records] == [warning]
 
 
 def test_an_unquoted_comma_names_the_line_and_what_to_quote(export: Path) -> None:
