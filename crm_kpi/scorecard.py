@@ -115,12 +115,19 @@ def okr_table(card: Scorecard) -> Table:
     table = _table("OKRs")
     table.add_column("OKR", overflow="ellipsis")
     table.add_column("progress", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("milestones", justify="right", no_wrap=True)
     table.add_column("worst key result", no_wrap=True)
     table.add_column("key results", overflow="ellipsis")
     for okr in card.okrs:
         worst = okr.worst_overall or okr.worst_status or "-"
         table.add_row(
-            okr.title, ratio(okr.progress), status_word(worst), ", ".join(okr.key_results)
+            okr.title,
+            ratio(okr.progress),
+            okr.score_text(),
+            f"{okr.milestones_reached} of {okr.milestones_total}" if okr.milestones_total else "-",
+            status_word(worst),
+            ", ".join(okr.key_result_text(k) for k in okr.key_results),
         )
     return table
 
@@ -154,7 +161,7 @@ def render(card: Scorecard, console: Console) -> None:
             blocks.objectives(card, lines, console)
     if card.okrs:
         table = okr_table(card)
-        if fits(console, table, {0: OKR_TITLE_MIN, 3: 1}):
+        if fits(console, table, {0: OKR_TITLE_MIN, 5: 1}):
             console.print(table)
         else:
             blocks.okrs(card, console)

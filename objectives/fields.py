@@ -28,6 +28,7 @@ PERIOD_FIELDS = ("start", "end")
 MILESTONE_FIELDS = ("date", "value")
 THRESHOLD_FIELDS = ("at_risk", "off_track")
 OKR_FIELDS = ("id", "title", "key_results")
+KEY_RESULT_FIELDS = ("objective", "weight")
 REQUIRED_OKR_FIELDS = ("id", "key_results")
 
 # churn_rate is the mean of the complete months in the period and ltv its last complete

@@ -49,6 +49,12 @@ class OKR:
     id: str
     title: str
     key_results: tuple[str, ...]  # objective ids, in the file's order
+    # One per key result, in the same order (`{objective: id, weight: 2}`); empty: all 1.
+    weights: tuple[float, ...] = ()
+
+    def weight(self, position: int) -> float:
+        """The weight of the key result at 0-based `position` (1 when not given)."""
+        return self.weights[position] if self.weights else 1.0
 
 
 @dataclass(frozen=True)

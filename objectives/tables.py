@@ -1,6 +1,6 @@
 """Validated objectives as rows: Arrow tables, and their load into `raw_objectives`.
 
-Objectives reach dbt as data (docs/architecture.md, "Run settings are data"): the four
+Objectives reach dbt as data (docs/architecture.md, "Run settings are data"): the
 tables below replace schema `raw_objectives` of the build database in one transaction,
 so a failed load leaves the previous objectives in place and dbt never sees half a file.
 The `objectives` table has the columns of `stg_<source>__objectives`, so file and CRM
@@ -54,6 +54,7 @@ OKR_KEY_RESULTS_SCHEMA = pa.schema(
         pa.field("okr_id", pa.string(), nullable=False),
         pa.field("objective_id", pa.string(), nullable=False),
         pa.field("position", pa.int32(), nullable=False),  # 1-based, the file's order
+        pa.field("weight", pa.float64(), nullable=False),  # > 0; 1 when not given
     ]
 )
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
@@ -80,7 +81,7 @@ def _columns_sql(schema: pa.Schema) -> str:
 
 
 def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.Table]:
-    """The four `raw_objectives` tables of a validated file, typed even when empty.
+    """The `raw_objectives` tables of a validated file, typed even when empty.
 
     Objective ids are kept as written (the OKRs and the scorecard refer to them); CRM
     goals carry `<source>:<id>` ids, so the two never collide.
@@ -111,7 +112,12 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
     ]
     okrs = [{"okr_id": k.id, "title": k.title} for k in f.okrs]
     key_results = [
-        {"okr_id": k.id, "objective_id": objective_id, "position": position}
+        {
+            "okr_id": k.id,
+            "objective_id": objective_id,
+            "position": position,
+            "weight": k.weight(position - 1),
+        }
         for k in f.okrs
         for position, objective_id in enumerate(k.key_results, start=1)
     ]

@@ -143,13 +143,19 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
             """
             SELECT p.okr_id, p.title, p.progress, p.worst_status,
                    list(o.objective_id ORDER BY o.objective_id)
-                       FILTER (WHERE o.objective_id IS NOT NULL)
+                       FILTER (WHERE o.objective_id IS NOT NULL),
+                   p.score, p.milestones_reached, p.milestones_total
             FROM marts.okr_progress p
             LEFT JOIN marts.dim_objectives o
                 ON list_contains(string_split(o.okr_ids, ', '), p.okr_id)
             WHERE p.as_of = ?
             GROUP BY ALL ORDER BY p.okr_id
             """,
+            [as_of],
+        ).fetchall()
+        weights = con.execute(
+            "SELECT okr_id, objective_id, weight FROM marts.okr_key_result_scores "
+            "WHERE as_of = ? AND weight <> 1",
             [as_of],
         ).fetchall()
         flags = con.execute(
@@ -176,7 +182,20 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
         results = list(r[4] or [])
         statuses = [overall[k] for k in results if k in overall]
         worst = worst_status(statuses) if statuses else r[3]
-        okr_lines.append(OkrLine(r[0], r[1], r[2], r[3], results, worst))
+        okr_lines.append(
+            OkrLine(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                results,
+                worst,
+                score=r[5],
+                milestones_reached=int(r[6] or 0),
+                milestones_total=int(r[7] or 0),
+                weights={k: w for okr_id, k, w in weights if okr_id == r[0]},
+            )
+        )
     return Scorecard(
         as_of,
         currency or "EUR",

@@ -7,7 +7,7 @@ records and the status rule without a warehouse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 # Statuses from the worst to the best (DESIGN.md's worst key result: missed > off_track >
@@ -123,6 +123,27 @@ class OkrLine:
     # The worst overall status of its key results (an objective set per month counts
     # its missed months): what the scorecard shows beside them.
     worst_overall: str | None = None
+    # marts.okr_progress's score (0-1, weighted) and its milestones reached of the total;
+    # each key result's weight where the file gives one (docs/objectives.md, "OKR scores").
+    score: float | None = None
+    milestones_reached: int = 0
+    milestones_total: int = 0
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def score_text(self) -> str:
+        """'0.23' (the OKR scale is read as a decimal, not a percentage); '-' without one."""
+        return "-" if self.score is None else f"{self.score:.2f}"
+
+    def milestones_text(self) -> str:
+        """'2 of 4 milestones reached'; '' when its key results have none."""
+        if not self.milestones_total:
+            return ""
+        return f"{self.milestones_reached} of {self.milestones_total} milestones reached"
+
+    def key_result_text(self, objective_id: str) -> str:
+        """A key result's id, with its weight when the file gives one other than 1."""
+        weight = self.weights.get(objective_id, 1.0)
+        return objective_id if weight == 1.0 else f"{objective_id} (x{weight:g})"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 -- The spans of days each objective's metric is measured over, for every day progress
 -- is measured as of: the actual (from the (sub-)period's start through as_of, or its
 -- end when it is over) and, for a level metric without a baseline, the baseline (the
--- same number of days just before the start).
+-- same number of days just before the start); and for each milestone the span from the
+-- period's start through the milestone's date (as_of is that date), the actual it was
+-- reached or not by (okr_key_result_scores).
 with objectives as (
     select * from {{ ref('int_objectives') }}
 ),
@@ -49,3 +51,19 @@ from evaluations
 inner join objectives
     on evaluations.objective_id = objectives.objective_id
 where not objectives.is_additive and objectives.baseline is null
+
+union all
+
+select
+    milestones.objective_id,
+    objectives.period_start,
+    milestones.milestone_date as as_of,
+    'milestone' as window_kind,
+    objectives.metric,
+    objectives.scope_type,
+    objectives.scope_key,
+    objectives.period_start as window_start,
+    milestones.milestone_date as window_end
+from {{ ref('stg_objectives__milestones') }} as milestones
+inner join objectives
+    on milestones.objective_id = objectives.objective_id
