@@ -22,6 +22,7 @@ OBJECTIVE_FIELDS = (
     "baseline",
     "milestones",
     "thresholds",
+    "split",
 )
 REQUIRED_OBJECTIVE_FIELDS = ("id", "metric", "period", "target")
 PERIOD_FIELDS = ("start", "end")
@@ -29,6 +30,8 @@ MILESTONE_FIELDS = ("date", "value")
 THRESHOLD_FIELDS = ("at_risk", "off_track")
 OKR_FIELDS = ("id", "title", "key_results")
 KEY_RESULT_FIELDS = ("objective", "weight")
+SPLIT_SCOPES = ("team", "owner", "segment", "region", "pipeline")
+SPLIT_FIELDS = (*SPLIT_SCOPES, "target", "share")
 REQUIRED_OKR_FIELDS = ("id", "key_results")
 
 # churn_rate is the mean of the complete months in the period and ltv its last complete

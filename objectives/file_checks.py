@@ -15,6 +15,7 @@ from objectives.fields import (
 )
 from objectives.model import OKR, Objective, ObjectivesFile
 from objectives.objective_checks import ObjectiveChecks
+from objectives.split_checks import SplitPart
 from objectives.yaml_nodes import is_null, kind_of, suggest
 
 
@@ -39,10 +40,20 @@ class FileChecker(ObjectiveChecks):
 
         objectives: list[Objective] = []
         declared: dict[str, int] = {}  # every well-formed id, even of a faulty objective
+        splits: dict[str, tuple[SplitPart, ...]] = {}
         for position, node in enumerate(objective_nodes, start=1):
-            objective = self.check_objective(node, position, declared)
+            objective = self.check_objective(node, position, declared, splits)
             if objective is not None:
                 objectives.append(objective)
+        # A cascade's parts follow their parent, once every written id is known.
+        objectives = [
+            child
+            for objective in objectives
+            for child in (
+                objective,
+                *self.split_objectives(objective, splits.get(objective.id, ()), declared),
+            )
+        ]
 
         okrs: list[OKR] = []
         okr_lines: dict[str, int] = {}

@@ -42,6 +42,11 @@ class Objective:
     milestones: tuple[Milestone, ...]
     at_risk: float  # pace below this is at_risk
     off_track: float  # pace below this is off_track
+    # A part of a cascade (docs/objectives.md, "Cascades"): the objective it was split
+    # from, and `part` or `unassigned` (the remainder its parts leave); None otherwise.
+    parent_id: str | None = None
+    part_kind: str | None = None
+    share: float | None = None  # the part's `share` as written
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,23 @@ from objectives.model import (
     Objective,
 )
 from objectives.period_checks import PeriodChecks
+from objectives.split_checks import SplitChecks, SplitPart
 from objectives.target_checks import TargetChecks
 from objectives.yaml_nodes import is_null, kind_of, suggest
 
 
-class ObjectiveChecks(PeriodChecks, TargetChecks):
+class ObjectiveChecks(PeriodChecks, TargetChecks, SplitChecks):
     """One objective of the file."""
 
     def check_objective(
-        self, node: Node, position: int, declared: dict[str, int]
+        self,
+        node: Node,
+        position: int,
+        declared: dict[str, int],
+        splits: dict[str, tuple[SplitPart, ...]] | None = None,
     ) -> Objective | None:
+        """The objective, or None when it has a problem; its split parts, if any, go in
+        `splits` under its id."""
         before = len(self.problems)
         subject, objective_id = self.identify(node, position, "objective", declared)
         if not isinstance(node, MappingNode):
@@ -138,6 +145,13 @@ class ObjectiveChecks(PeriodChecks, TargetChecks):
         at_risk, off_track = DEFAULT_AT_RISK, DEFAULT_OFF_TRACK
         if "thresholds" in f and not is_null(f["thresholds"][1]):
             at_risk, off_track = self.check_thresholds(f["thresholds"][1], subject)
+
+        if "split" in f and not is_null(f["split"][1]):
+            parts = self.check_split(f["split"][1], subject, metric_name, scope_type)
+            if target is not None and metric is not None:
+                self.check_split_total(f["split"][1], subject, parts, target, metric.additive)
+            if splits is not None and objective_id:
+                splits[objective_id] = parts
 
         if len(self.problems) > before:
             return None

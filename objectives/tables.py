@@ -57,11 +57,22 @@ OKR_KEY_RESULTS_SCHEMA = pa.schema(
         pa.field("weight", pa.float64(), nullable=False),  # > 0; 1 when not given
     ]
 )
+# The objectives a cascade made (docs/objectives.md, "Cascades"): apart from `objectives`,
+# whose columns are those every CRM's goals have too.
+OBJECTIVE_PARTS_SCHEMA = pa.schema(
+    [
+        pa.field("objective_id", pa.string(), nullable=False),
+        pa.field("parent_id", pa.string(), nullable=False),
+        pa.field("part_kind", pa.string(), nullable=False),  # part or unassigned
+        pa.field("share", pa.float64()),  # the part's share as written, else null
+    ]
+)
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "objectives": OBJECTIVES_SCHEMA,
     "milestones": MILESTONES_SCHEMA,
     "okrs": OKRS_SCHEMA,
     "okr_key_results": OKR_KEY_RESULTS_SCHEMA,
+    "objective_parts": OBJECTIVE_PARTS_SCHEMA,
 }
 
 
@@ -121,11 +132,22 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
         for k in f.okrs
         for position, objective_id in enumerate(k.key_results, start=1)
     ]
+    parts = [
+        {
+            "objective_id": o.id,
+            "parent_id": o.parent_id,
+            "part_kind": o.part_kind,
+            "share": o.share,
+        }
+        for o in f.objectives
+        if o.parent_id is not None
+    ]
     rows = {
         "objectives": objectives,
         "milestones": milestones,
         "okrs": okrs,
         "okr_key_results": key_results,
+        "objective_parts": parts,
     }
     return {
         name: pa.Table.from_pylist(rows[name], schema=schema)

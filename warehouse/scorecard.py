@@ -132,7 +132,7 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
                         ELSE r.scope_type || ' ' || r.scope_value END,
                    r.period_start, r.period_end, o.grain, r.direction, r.target, r.baseline,
                    r.actual, r.expected, r.attainment, r.pace, r.projected, r.status,
-                   r.status_reason, o.okr_ids
+                   r.status_reason, o.okr_ids, o.parent_id
             FROM ranked r JOIN marts.dim_objectives o USING (objective_id)
             WHERE r.nearest = 1
             ORDER BY r.objective_id
@@ -169,9 +169,15 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
         ).fetchall()
     finally:
         con.close()
+    titles = {row[0]: row[1] for row in objectives}
     lines = []
     for row in objectives:
-        line = ObjectiveLine(*row)
+        *fields, parent_id = row
+        line = ObjectiveLine(*fields, parent_id=parent_id)
+        if parent_id in titles:
+            # The part's title is "<parent's title> · team Enterprise" (its cascade).
+            label = line.title.removeprefix(f"{titles[parent_id]} · ")
+            line = dataclasses.replace(line, part_label=label)
         own = subperiods.get(line.objective_id, ())
         if own:
             line = dataclasses.replace(line, subperiods=own, overall=overall_status(own))

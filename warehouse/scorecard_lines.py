@@ -75,6 +75,15 @@ class ObjectiveLine:
     # period's own.
     subperiods: tuple[SubPeriod, ...] = ()
     overall: str = ""
+    # A part of a cascade: the objective it was split from, and what it is of it ("team
+    # Enterprise", "unassigned") when that objective is on the scorecard too.
+    parent_id: str | None = None
+    part_label: str = ""
+
+    @property
+    def tree_title(self) -> str:
+        """The title in the scorecard's tree: a part by what it is of its parent."""
+        return f"↳ {self.part_label}" if self.part_label else self.title
 
     @property
     def overall_status(self) -> str:
@@ -111,6 +120,27 @@ class ObjectiveLine:
                 else f"{current.label}: {current.status.replace('_', ' ')}"
             )
         return "; ".join(p for p in parts if p)
+
+
+def as_tree(lines: list[ObjectiveLine]) -> list[ObjectiveLine]:
+    """`lines` in their order, each cascade's parts moved right under their parent (in
+    their own order): the scorecard shows the tree."""
+    present = {line.objective_id for line in lines}
+    children: dict[str, list[ObjectiveLine]] = {}
+    for line in lines:
+        if line.parent_id in present:
+            children.setdefault(line.parent_id, []).append(line)
+    out: list[ObjectiveLine] = []
+
+    def add(line: ObjectiveLine) -> None:
+        out.append(line)
+        for child in children.get(line.objective_id, []):
+            add(child)
+
+    for line in lines:
+        if line.parent_id not in present:
+            add(line)
+    return out
 
 
 @dataclass(frozen=True)

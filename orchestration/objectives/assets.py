@@ -10,7 +10,14 @@ from core.settings import Settings
 from objectives import load_objectives
 from orchestration.lib.run_lock import RunLockResource
 
-OBJECTIVE_TABLES = ("objectives", "milestones", "okrs", "okr_key_results", "progress_dates")
+OBJECTIVE_TABLES = (
+    "objectives",
+    "milestones",
+    "okrs",
+    "okr_key_results",
+    "objective_parts",
+    "progress_dates",
+)
 
 
 class ObjectivesConfig(dg.Config):

@@ -685,7 +685,13 @@ def test_the_shipped_example_validates_and_covers_the_use_cases() -> None:
 def test_tables_have_the_documented_schema() -> None:
     f = load_objectives_file(EXAMPLE)
     tables = objectives_tables(f)
-    assert list(tables) == ["objectives", "milestones", "okrs", "okr_key_results"]
+    assert list(tables) == [
+        "objectives",
+        "milestones",
+        "okrs",
+        "okr_key_results",
+        "objective_parts",
+    ]
     expected = {
         "objectives": [
             ("objective_id", pa.string()),
@@ -714,6 +720,12 @@ def test_tables_have_the_documented_schema() -> None:
             ("objective_id", pa.string()),
             ("position", pa.int32()),
             ("weight", pa.float64()),
+        ],
+        "objective_parts": [
+            ("objective_id", pa.string()),
+            ("parent_id", pa.string()),
+            ("part_kind", pa.string()),
+            ("share", pa.float64()),
         ],
     }
     for name, columns in expected.items():

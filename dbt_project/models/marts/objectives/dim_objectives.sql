@@ -16,7 +16,8 @@ select
     objectives.baseline,
     objectives.at_risk,
     objectives.off_track,
-    okrs.okr_ids
+    okrs.okr_ids,
+    parts.parent_id
 from {{ ref('int_objectives') }} as objectives
 left join (
     select objective_id, {{ dbt.listagg('okr_id', "', '", "order by okr_id") }} as okr_ids
@@ -24,3 +25,5 @@ left join (
     group by objective_id
 ) as okrs
     on objectives.objective_id = okrs.objective_id
+left join {{ ref('stg_objectives__objective_parts') }} as parts
+    on objectives.objective_id = parts.objective_id

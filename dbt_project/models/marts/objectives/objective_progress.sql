@@ -35,6 +35,26 @@ windows as (
     select * from {{ ref('int_objective_window_values') }}
 ),
 
+parts as (
+    select * from {{ ref('stg_objectives__objective_parts') }}
+),
+
+-- A cascade's remainder (docs/objectives.md, "Cascades") is measured on its parent's
+-- scope less what its parts, disjoint scopes of one type, measured.
+part_actuals as (
+    select
+        parts.parent_id,
+        windows.period_start,
+        windows.as_of,
+        sum(windows.value) as value
+    from parts
+    inner join windows
+        on windows.window_kind = 'actual'
+        and parts.objective_id = windows.objective_id
+    where parts.part_kind = 'part'
+    group by parts.parent_id, windows.period_start, windows.as_of
+),
+
 measured as (
     select
         evaluations.objective_id,
@@ -53,7 +73,10 @@ measured as (
         objectives.is_additive,
         objectives.at_risk,
         objectives.off_track,
-        case when objectives.scope_known then actual.value end as actual,
+        case
+            when objectives.scope_known then actual.value - coalesce(part_actuals.value, 0)
+        end as actual,
+        parts.parent_id,
         case
             when objectives.is_additive then 0
             else coalesce(objectives.baseline, baseline.value)
@@ -71,6 +94,13 @@ measured as (
         and evaluations.objective_id = baseline.objective_id
         and evaluations.period_start = baseline.period_start
         and evaluations.as_of = baseline.as_of
+    left join parts
+        on evaluations.objective_id = parts.objective_id
+    left join part_actuals
+        on parts.part_kind = 'unassigned'
+        and parts.parent_id = part_actuals.parent_id
+        and evaluations.period_start = part_actuals.period_start
+        and evaluations.as_of = part_actuals.as_of
 ),
 
 -- The expected path: straight lines through (0, baseline), each milestone (its share of
@@ -234,5 +264,6 @@ select
                     || {{ format_number('at_risk', 2) }} || ', off track below '
                     || {{ format_number('off_track', 2) }} || ')'
             end
-    end as status_reason
+    end as status_reason,
+    parent_id
 from statused
