@@ -117,6 +117,8 @@ def okr_table(card: Scorecard) -> Table:
     table = _table("OKRs")
     table.add_column("OKR", overflow="ellipsis")
     table.add_column("progress", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("milestones", justify="right", no_wrap=True)
     table.add_column("worst key result", no_wrap=True)
     table.add_column("key results", overflow="ellipsis")
     for okr in card.okrs:
@@ -124,8 +126,10 @@ def okr_table(card: Scorecard) -> Table:
         table.add_row(
             Text(okr.title),
             ratio(okr.progress),
+            okr.score_text(),
+            f"{okr.milestones_reached} of {okr.milestones_total}" if okr.milestones_total else "-",
             status_word(worst),
-            Text(", ".join(okr.key_results)),
+            Text(", ".join(okr.key_result_text(k) for k in okr.key_results)),
         )
     return table
 
@@ -162,7 +166,7 @@ def render(card: Scorecard, console: Console) -> None:
             blocks.objectives(card, lines, console)
     if card.okrs:
         table = okr_table(card)
-        if fits(console, table, {0: OKR_TITLE_MIN, 3: 1}):
+        if fits(console, table, {0: OKR_TITLE_MIN, 5: 1}):
             console.print(table)
         else:
             blocks.okrs(card, console)

@@ -70,11 +70,15 @@ def okrs(card: Scorecard, console: Console) -> None:
         console.print(
             indented(
                 Text.assemble(
-                    f"progress {ratio(okr.progress)} · worst key result ", status_word(worst)
+                    f"progress {ratio(okr.progress)} · score {okr.score_text()} · "
+                    + (f"{okr.milestones_text()} · " if okr.milestones_total else "")
+                    + "worst key result ",
+                    status_word(worst),
                 )
             )
         )
-        console.print(indented(Text(f"key results: {', '.join(okr.key_results) or '-'}")))
+        results = ", ".join(okr.key_result_text(k) for k in okr.key_results)
+        console.print(indented(Text(f"key results: {results or '-'}")))
 
 
 def flags(card: Scorecard, console: Console) -> None:

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from core.formatting import format_metric
-from warehouse.scorecard_lines import ObjectiveLine, Scorecard
+from warehouse.scorecard_lines import ObjectiveLine, Scorecard, as_tree
 
 STATUS_STYLES = {
     "achieved": "bold green",
@@ -43,7 +43,7 @@ def period(line: ObjectiveLine) -> str:
 
 
 def title(line: ObjectiveLine) -> str:
-    return line.title if line.source == "file" else f"{line.title} ({line.source})"
+    return line.tree_title if line.source == "file" else f"{line.title} ({line.source})"
 
 
 def status_word(status: str) -> Text:
@@ -86,8 +86,11 @@ def target_notes(card: Scorecard, line: ObjectiveLine) -> list[str]:
 
 
 def ordered(card: Scorecard) -> list[ObjectiveLine]:
-    return sorted(
-        card.objectives, key=lambda o: (READING_ORDER.index(o.overall_status), o.objective_id)
+    """By status (the worst to read first), each cascade's parts under their parent."""
+    return as_tree(
+        sorted(
+            card.objectives, key=lambda o: (READING_ORDER.index(o.overall_status), o.objective_id)
+        )
     )
 
 

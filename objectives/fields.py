@@ -24,6 +24,7 @@ OBJECTIVE_FIELDS = (
     "milestones",
     "thresholds",
     "revisions",
+    "split",
 )
 # `target` too, or its typed relative form `target_change`: checked with the target.
 REQUIRED_OBJECTIVE_FIELDS = ("id", "metric", "period")
@@ -33,6 +34,9 @@ THRESHOLD_FIELDS = ("at_risk", "off_track")
 BASELINE_FIELDS = ("period",)
 REVISION_FIELDS = ("from", "target", "reason")
 OKR_FIELDS = ("id", "title", "key_results")
+KEY_RESULT_FIELDS = ("objective", "weight")
+SPLIT_SCOPES = ("team", "owner", "segment", "region", "pipeline")
+SPLIT_FIELDS = (*SPLIT_SCOPES, "target", "share")
 REQUIRED_OKR_FIELDS = ("id", "key_results")
 
 # churn_rate is the mean of the complete months in the period and ltv its last complete

@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from objectives.fields import OKR_FIELDS, REQUIRED_OKR_FIELDS, TOP_LEVEL_FIELDS
+from objectives.fields import (
+    KEY_RESULT_FIELDS,
+    OKR_FIELDS,
+    REQUIRED_OKR_FIELDS,
+    TOP_LEVEL_FIELDS,
+)
 from objectives.manual_checks import ManualMetricChecks
 from objectives.model import OKR, ManualMetric, Objective, ObjectivesFile
 from objectives.objective_checks import ObjectiveChecks
+from objectives.split_checks import SplitPart
 from objectives.yaml_nodes import is_null, kind_of, suggest
 
 
@@ -36,10 +42,20 @@ class FileChecker(ObjectiveChecks, ManualMetricChecks):
 
         objectives: list[Objective] = []
         declared: dict[str, int] = {}  # every well-formed id, even of a faulty objective
+        splits: dict[str, tuple[SplitPart, ...]] = {}
         for position, node in enumerate(objective_nodes, start=1):
-            objective = self.check_objective(node, position, declared)
+            objective = self.check_objective(node, position, declared, splits)
             if objective is not None:
                 objectives.append(objective)
+        # A cascade's parts follow their parent, once every written id is known.
+        objectives = [
+            child
+            for objective in objectives
+            for child in (
+                objective,
+                *self.split_objectives(objective, splits.get(objective.id, ()), declared),
+            )
+        ]
 
         okrs: list[OKR] = []
         okr_lines: dict[str, int] = {}
@@ -89,6 +105,7 @@ class FileChecker(ObjectiveChecks, ManualMetricChecks):
         if "title" in f:
             title = self.text(f["title"][1], subject, "title") or title
         key_results: list[str] = []
+        weights: list[float] = []
         if "key_results" in f:
             kr_node = f["key_results"][1]
             if not isinstance(kr_node, SequenceNode) or not kr_node.value:
@@ -104,7 +121,9 @@ class FileChecker(ObjectiveChecks, ManualMetricChecks):
                 known = sorted(objectives)
                 for i, item in enumerate(kr_node.value, start=1):
                     name = f"key_results[{i}]"
-                    ref = self.text(item, subject, name)
+                    weighted = isinstance(item, MappingNode)
+                    ref, weight, item = self.key_result(item, subject, name)
+                    name += ".objective" if weighted else ""
                     if ref is None:
                         continue
                     if ref not in objectives:
@@ -119,7 +138,40 @@ class FileChecker(ObjectiveChecks, ManualMetricChecks):
                         self.report(item, subject, name, f"lists '{ref}' twice: keep one")
                     else:
                         key_results.append(ref)
+                        weights.append(weight)
         if len(self.problems) > before:
             return None
         assert okr_id
-        return OKR(okr_id, title, tuple(key_results))
+        given = any(w != 1.0 for w in weights)
+        return OKR(okr_id, title, tuple(key_results), tuple(weights) if given else ())
+
+    def key_result(self, item: Node, subject: str, name: str) -> tuple[str | None, float, Node]:
+        """A key result: an objective id, or `{objective: id, weight: 2}`; its id, its
+        weight (1 when not given) and the node naming the objective."""
+        if not isinstance(item, MappingNode):
+            return self.text(item, subject, name), 1.0, item
+        f = self.fields(item, subject, KEY_RESULT_FIELDS, "a key result", prefix=f"{name}.")
+        if "objective" not in f:
+            self.report(
+                item,
+                subject,
+                f"{name}.objective",
+                "is missing: a weighted key result names its objective, such as "
+                "{objective: new-logos-monthly, weight: 2}",
+            )
+            return None, 1.0, item
+        weight = 1.0
+        if "weight" in f:
+            value = self.number(f["weight"][1], subject, f"{name}.weight", metric_value=False)
+            if value is not None and value <= 0:
+                self.report(
+                    f["weight"][1],
+                    subject,
+                    f"{name}.weight",
+                    f"{value:g} must be a positive number, such as 2 (a key result counting "
+                    "twice as much as one without a weight, which weighs 1)",
+                )
+            elif value is not None:
+                weight = value
+        node = f["objective"][1]
+        return self.text(node, subject, f"{name}.objective"), weight, node

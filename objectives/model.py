@@ -68,12 +68,24 @@ class Objective:
             r.target_change is not None for r in self.revisions
         )
 
+    # A part of a cascade (docs/objectives.md, "Cascades"): the objective it was split
+    # from, and `part` or `unassigned` (the remainder its parts leave); None otherwise.
+    parent_id: str | None = None
+    part_kind: str | None = None
+    share: float | None = None  # the part's `share` as written
+
 
 @dataclass(frozen=True)
 class OKR:
     id: str
     title: str
     key_results: tuple[str, ...]  # objective ids, in the file's order
+    # One per key result, in the same order (`{objective: id, weight: 2}`); empty: all 1.
+    weights: tuple[float, ...] = ()
+
+    def weight(self, position: int) -> float:
+        """The weight of the key result at 0-based `position` (1 when not given)."""
+        return self.weights[position] if self.weights else 1.0
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from core.metrics import METRICS
-from objectives.aim_checks import AimChecks
+from objectives.aim_checks import Aim, AimChecks
 from objectives.fields import MONTH_MEASURED_METRICS, OBJECTIVE_FIELDS, REQUIRED_OBJECTIVE_FIELDS
 from objectives.model import (
     COMPANY_SCOPE,
@@ -20,16 +20,23 @@ from objectives.model import (
     Objective,
 )
 from objectives.period_checks import PeriodChecks
+from objectives.split_checks import SplitChecks, SplitPart
 from objectives.target_checks import TargetChecks
 from objectives.yaml_nodes import is_null, kind_of, suggest
 
 
-class ObjectiveChecks(PeriodChecks, TargetChecks, AimChecks):
+class ObjectiveChecks(PeriodChecks, TargetChecks, AimChecks, SplitChecks):
     """One objective of the file."""
 
     def check_objective(
-        self, node: Node, position: int, declared: dict[str, int]
+        self,
+        node: Node,
+        position: int,
+        declared: dict[str, int],
+        splits: dict[str, tuple[SplitPart, ...]] | None = None,
     ) -> Objective | None:
+        """The objective, or None when it has a problem; its split parts, if any, go in
+        `splits` under its id."""
         before = len(self.problems)
         subject, objective_id = self.identify(node, position, "objective", declared)
         if not isinstance(node, MappingNode):
@@ -111,6 +118,15 @@ class ObjectiveChecks(PeriodChecks, TargetChecks, AimChecks):
         if "thresholds" in f and not is_null(f["thresholds"][1]):
             at_risk, off_track = self.check_thresholds(f["thresholds"][1], subject)
 
+        split = f["split"][1] if "split" in f and not is_null(f["split"][1]) else None
+        if split is not None and self._splittable(split, subject, manual is not None, aim):
+            parts = self.check_split(split, subject, metric_name, scope_type)
+            target = aim.target.value if aim is not None else None
+            if target is not None and metric is not None:
+                self.check_split_total(split, subject, parts, target, metric.additive)
+            if splits is not None and objective_id:
+                splits[objective_id] = parts
+
         if len(self.problems) > before:
             return None
         assert objective_id and metric_name and start and end and aim is not None
@@ -134,6 +150,22 @@ class ObjectiveChecks(PeriodChecks, TargetChecks, AimChecks):
             baseline_period=aim.baseline_period,
             revisions=aim.revisions,
         )
+
+    def _splittable(self, node: Node, subject: str, manual: bool, aim: Aim | None) -> bool:
+        """A split shares out one absolute target of a CRM metric (docs/objectives.md)."""
+        if manual:
+            why = "a manual metric has no team or owner in the CRM data to split it by"
+        elif aim is not None and (aim.target.is_relative or aim.revisions):
+            why = (
+                "its parts share out one absolute target, and this target is "
+                + ("relative" if aim.target.is_relative else "revised")
+                + ": give the target as a number without revisions, or write each part as an "
+                "objective of its own"
+            )
+        else:
+            return True
+        self.report(node, subject, "split", f"cannot be used here: {why}")
+        return False
 
     def check_scope(
         self, node: Node, subject: str, metric_name: str | None

@@ -74,6 +74,17 @@ OKR_KEY_RESULTS_SCHEMA = pa.schema(
         pa.field("okr_id", pa.string(), nullable=False),
         pa.field("objective_id", pa.string(), nullable=False),
         pa.field("position", pa.int32(), nullable=False),  # 1-based, the file's order
+        pa.field("weight", pa.float64(), nullable=False),  # > 0; 1 when not given
+    ]
+)
+# The objectives a cascade made (docs/objectives.md, "Cascades"): apart from `objectives`,
+# whose columns are those every CRM's goals have too.
+OBJECTIVE_PARTS_SCHEMA = pa.schema(
+    [
+        pa.field("objective_id", pa.string(), nullable=False),
+        pa.field("parent_id", pa.string(), nullable=False),
+        pa.field("part_kind", pa.string(), nullable=False),  # part or unassigned
+        pa.field("share", pa.float64()),  # the part's share as written, else null
     ]
 )
 MANUAL_METRICS_SCHEMA = pa.schema(
@@ -107,6 +118,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "revisions": REVISIONS_SCHEMA,
     "manual_metrics": MANUAL_METRICS_SCHEMA,
     "manual_metric_values": MANUAL_METRIC_VALUES_SCHEMA,
+    "objective_parts": OBJECTIVE_PARTS_SCHEMA,
 }
 
 
@@ -179,7 +191,12 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
     ]
     okrs = [{"okr_id": k.id, "title": k.title} for k in f.okrs]
     key_results = [
-        {"okr_id": k.id, "objective_id": objective_id, "position": position}
+        {
+            "okr_id": k.id,
+            "objective_id": objective_id,
+            "position": position,
+            "weight": k.weight(position - 1),
+        }
         for k in f.okrs
         for position, objective_id in enumerate(k.key_results, start=1)
     ]
@@ -206,6 +223,16 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
         }
         for v in f.manual_values
     ]
+    parts = [
+        {
+            "objective_id": o.id,
+            "parent_id": o.parent_id,
+            "part_kind": o.part_kind,
+            "share": o.share,
+        }
+        for o in f.objectives
+        if o.parent_id is not None
+    ]
     rows = {
         "objectives": objectives,
         "milestones": milestones,
@@ -215,6 +242,7 @@ def objectives_tables(f: ObjectivesFile, source: str = "file") -> dict[str, pa.T
         "revisions": revisions,
         "manual_metrics": manual_metrics,
         "manual_metric_values": manual_values,
+        "objective_parts": parts,
     }
     return {
         name: pa.Table.from_pylist(rows[name], schema=schema)

@@ -127,6 +127,7 @@ _AIM_FIELDS = (
     "revised_from",
     "revision_reason",
     "unit",
+    "parent_id",
 )
 _BASE_FIELDS = 19  # ObjectiveLine's fields before subperiods, in the query's order
 
@@ -164,7 +165,7 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
                    r.actual, r.expected, r.attainment, r.pace, r.projected, r.status,
                    r.status_reason, o.okr_ids, r.target_rule, r.baseline_source,
                    r.target_reference, r.original_target, r.revised_from, r.revision_reason,
-                   o.unit
+                   o.unit, o.parent_id
             FROM ranked r JOIN marts.dim_objectives o USING (objective_id)
             WHERE r.nearest = 1
             ORDER BY r.objective_id
@@ -175,13 +176,19 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
             """
             SELECT p.okr_id, p.title, p.progress, p.worst_status,
                    list(o.objective_id ORDER BY o.objective_id)
-                       FILTER (WHERE o.objective_id IS NOT NULL)
+                       FILTER (WHERE o.objective_id IS NOT NULL),
+                   p.score, p.milestones_reached, p.milestones_total
             FROM marts.okr_progress p
             LEFT JOIN marts.dim_objectives o
                 ON list_contains(string_split(o.okr_ids, ', '), p.okr_id)
             WHERE p.as_of = ?
             GROUP BY ALL ORDER BY p.okr_id
             """,
+            [as_of],
+        ).fetchall()
+        weights = con.execute(
+            "SELECT okr_id, objective_id, weight FROM marts.okr_key_result_scores "
+            "WHERE as_of = ? AND weight <> 1",
             [as_of],
         ).fetchall()
         flags = con.execute(
@@ -195,10 +202,16 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
         ).fetchall()
     finally:
         con.close()
+    titles = {row[0]: row[1] for row in objectives}
     lines = []
     for row in objectives:
         aim = dict(zip(_AIM_FIELDS, row[_BASE_FIELDS:], strict=True))
         line = ObjectiveLine(*row[:_BASE_FIELDS], **aim)
+        parent_id = line.parent_id
+        if parent_id in titles:
+            # The part's title is "<parent's title> · team Enterprise" (its cascade).
+            label = line.title.removeprefix(f"{titles[parent_id]} · ")
+            line = dataclasses.replace(line, part_label=label)
         own = subperiods.get(line.objective_id, ())
         if own:
             line = dataclasses.replace(line, subperiods=own, overall=overall_status(own))
@@ -209,7 +222,20 @@ def scorecard(path: Path, as_of: date | None = None) -> Scorecard:
         results = list(r[4] or [])
         statuses = [overall[k] for k in results if k in overall]
         worst = worst_status(statuses) if statuses else r[3]
-        okr_lines.append(OkrLine(r[0], r[1], r[2], r[3], results, worst))
+        okr_lines.append(
+            OkrLine(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                results,
+                worst,
+                score=r[5],
+                milestones_reached=int(r[6] or 0),
+                milestones_total=int(r[7] or 0),
+                weights={k: w for okr_id, k, w in weights if okr_id == r[0]},
+            )
+        )
     return Scorecard(
         as_of,
         currency or "EUR",

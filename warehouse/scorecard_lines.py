@@ -7,7 +7,7 @@ records and the status rule without a warehouse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 # Statuses from the worst to the best (DESIGN.md's worst key result: missed > off_track >
@@ -85,6 +85,15 @@ class ObjectiveLine:
     # The metric's unit as kpi_values writes it (marts.dim_objectives.unit): a manual
     # metric's label, such as patents.
     unit: str | None = None
+    # A part of a cascade: the objective it was split from, and what it is of it ("team
+    # Enterprise", "unassigned") when that objective is on the scorecard too.
+    parent_id: str | None = None
+    part_label: str = ""
+
+    @property
+    def tree_title(self) -> str:
+        """The title in the scorecard's tree: a part by what it is of its parent."""
+        return f"↳ {self.part_label}" if self.part_label else self.title
 
     @property
     def overall_status(self) -> str:
@@ -123,6 +132,27 @@ class ObjectiveLine:
         return "; ".join(p for p in parts if p)
 
 
+def as_tree(lines: list[ObjectiveLine]) -> list[ObjectiveLine]:
+    """`lines` in their order, each cascade's parts moved right under their parent (in
+    their own order): the scorecard shows the tree."""
+    present = {line.objective_id for line in lines}
+    children: dict[str, list[ObjectiveLine]] = {}
+    for line in lines:
+        if line.parent_id in present:
+            children.setdefault(line.parent_id, []).append(line)
+    out: list[ObjectiveLine] = []
+
+    def add(line: ObjectiveLine) -> None:
+        out.append(line)
+        for child in children.get(line.objective_id, []):
+            add(child)
+
+    for line in lines:
+        if line.parent_id not in present:
+            add(line)
+    return out
+
+
 @dataclass(frozen=True)
 class OkrLine:
     okr_id: str
@@ -133,6 +163,27 @@ class OkrLine:
     # The worst overall status of its key results (an objective set per month counts
     # its missed months): what the scorecard shows beside them.
     worst_overall: str | None = None
+    # marts.okr_progress's score (0-1, weighted) and its milestones reached of the total;
+    # each key result's weight where the file gives one (docs/objectives.md, "OKR scores").
+    score: float | None = None
+    milestones_reached: int = 0
+    milestones_total: int = 0
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def score_text(self) -> str:
+        """'0.23' (the OKR scale is read as a decimal, not a percentage); '-' without one."""
+        return "-" if self.score is None else f"{self.score:.2f}"
+
+    def milestones_text(self) -> str:
+        """'2 of 4 milestones reached'; '' when its key results have none."""
+        if not self.milestones_total:
+            return ""
+        return f"{self.milestones_reached} of {self.milestones_total} milestones reached"
+
+    def key_result_text(self, objective_id: str) -> str:
+        """A key result's id, with its weight when the file gives one other than 1."""
+        weight = self.weights.get(objective_id, 1.0)
+        return objective_id if weight == 1.0 else f"{objective_id} (x{weight:g})"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ OBJECTIVE_TABLES = (
     "milestones",
     "okrs",
     "okr_key_results",
+    "objective_parts",
     "progress_dates",
     "manual_metrics",
     "manual_metric_values",

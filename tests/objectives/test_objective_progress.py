@@ -49,6 +49,7 @@ def test_columns_are_the_designs(serving: Path) -> None:
         "revised_from",
         "revision_reason",
         "original_target_met",
+        "parent_id",  # docs/objectives.md, "Cascades"
     ]
 
 

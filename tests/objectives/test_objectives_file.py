@@ -700,6 +700,7 @@ def test_tables_have_the_documented_schema() -> None:
         "revisions",
         "manual_metrics",
         "manual_metric_values",
+        "objective_parts",
     ]
     expected = {
         "objectives": [
@@ -728,6 +729,13 @@ def test_tables_have_the_documented_schema() -> None:
             ("okr_id", pa.string()),
             ("objective_id", pa.string()),
             ("position", pa.int32()),
+            ("weight", pa.float64()),
+        ],
+        "objective_parts": [
+            ("objective_id", pa.string()),
+            ("parent_id", pa.string()),
+            ("part_kind", pa.string()),
+            ("share", pa.float64()),
         ],
         "target_rules": [
             ("objective_id", pa.string()),
@@ -844,7 +852,10 @@ def test_write_objectives_loads_typed_rows(tmp_path: Path) -> None:
     assert rows["objectives"][0][10] == 250000.50
     assert rows["milestones"] == [("rate", date(2026, 3, 31), 0.55)]
     assert rows["okrs"] == [("growth", "Grow")]
-    assert rows["okr_key_results"] == [("growth", "q-revenue", 2), ("growth", "rate", 1)]
+    assert rows["okr_key_results"] == [
+        ("growth", "q-revenue", 2, 1.0),
+        ("growth", "rate", 1, 1.0),
+    ]
 
 
 def test_write_objectives_replaces_the_previous_load(tmp_path: Path) -> None:

@@ -24,12 +24,24 @@ from warehouse.scorecard_lines import ObjectiveLine, OkrLine
 
 def okr_chart(okrs: list[OkrLine], lines: list[ObjectiveLine]) -> ReportChart:
     """Each OKR's progress (mean of its key results' attainment, clamped to [0, 1]) above
-    its key results, each coloured by its status."""
+    its key results, each coloured by its status; the header holds its weighted score
+    and milestones reached, a key result's label its weight when not 1."""
     by_id = {line.objective_id: line for line in lines}
     rows: list[dict[str, Any]] = []
     okr_order: list[str] = []
     for okr in okrs:
-        header = f"{okr.title} · {0 if okr.progress is None else okr.progress:.0%}"
+        # The OKR scale's score (weighted) and the milestones reached beside the progress:
+        # progress shows before the final figure (docs/objectives.md, "OKR scores").
+        header = " · ".join(
+            part
+            for part in (
+                okr.title,
+                f"{0 if okr.progress is None else okr.progress:.0%}",
+                f"score {okr.score_text()}",
+                okr.milestones_text(),
+            )
+            if part
+        )
         okr_order.append(header)
         rows.append(
             {
@@ -50,7 +62,8 @@ def okr_chart(okrs: list[OkrLine], lines: list[ObjectiveLine]) -> ReportChart:
             rows.append(
                 {
                     "okr": header,
-                    "label": shorten(line.title),
+                    "label": shorten(line.title)
+                    + (f" (x{okr.weights[objective_id]:g})" if objective_id in okr.weights else ""),
                     "order": index,
                     "value": clamped,
                     "status": status_label(line.overall_status),

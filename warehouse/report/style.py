@@ -13,7 +13,7 @@ import altair as alt
 
 from core.formatting import metric_unit
 from core.metrics import METRICS
-from warehouse.scorecard_lines import ObjectiveLine
+from warehouse.scorecard_lines import ObjectiveLine, as_tree
 
 STATUS_ORDER = ("off_track", "at_risk", "missed", "no_data", "on_track", "achieved", "not_started")
 STATUS_COLORS = {
@@ -102,7 +102,10 @@ def period_text(line: ObjectiveLine) -> str:
 
 
 def ordered(lines: list[ObjectiveLine]) -> list[ObjectiveLine]:
-    return sorted(lines, key=lambda o: (STATUS_ORDER.index(o.overall_status), o.objective_id))
+    """By status, each cascade's parts under their parent (the tree)."""
+    return as_tree(
+        sorted(lines, key=lambda o: (STATUS_ORDER.index(o.overall_status), o.objective_id))
+    )
 
 
 def facet_header() -> alt.Header:

@@ -34,6 +34,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
   vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
+td.part { padding-left: 24px; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 .status { display: inline-block; padding: 0 8px; border-radius: 10px; color: #fff;
   font-size: 12px; white-space: nowrap; }
@@ -101,7 +102,7 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
     <tbody>
     {% for line in objectives %}
       <tr>
-        <td>{{ line.title }}
+        <td{% if line.part_label %} class="part"{% endif %}>{{ line.tree_title }}
           {% if line.source != 'file' %} <small>({{ line.source }})</small>{% endif %}
           {% if line.overall_status in ('at_risk', 'off_track', 'no_data')
                 or (line.subperiods and line.overall_status == 'missed') %}

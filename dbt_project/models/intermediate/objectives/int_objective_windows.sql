@@ -2,7 +2,9 @@
 -- is measured as of: the actual (from the (sub-)period's start through as_of, or its
 -- end when it is over) and, where the file gives no baseline number, the baseline of a
 -- level metric and the reference of a relative target: the same number of days just
--- before the start, or the same days a year earlier (baseline_source).
+-- before the start, or the same days a year earlier (baseline_source); and for each
+-- milestone the span from the period's start through the milestone's date (as_of is
+-- that date), the actual it was reached or not by (okr_key_result_scores).
 with objectives as (
     select * from {{ ref('int_objectives') }}
 ),
@@ -57,3 +59,19 @@ from evaluations
 inner join objectives
     on evaluations.objective_id = objectives.objective_id
 where objectives.baseline_source in ('prior_period', 'same_last_year')
+
+union all
+
+select
+    milestones.objective_id,
+    objectives.period_start,
+    milestones.milestone_date as as_of,
+    'milestone' as window_kind,
+    objectives.metric,
+    objectives.scope_type,
+    objectives.scope_key,
+    objectives.period_start as window_start,
+    milestones.milestone_date as window_end
+from {{ ref('stg_objectives__milestones') }} as milestones
+inner join objectives
+    on milestones.objective_id = objectives.objective_id

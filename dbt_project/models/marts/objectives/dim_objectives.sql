@@ -25,7 +25,8 @@ select
         when objectives.metric in ('win_rate', 'churn_rate') then 'ratio'
         when objectives.metric = 'sales_cycle_days' then 'days'
         else context.reporting_currency
-    end as unit
+    end as unit,
+    parts.parent_id
 from {{ ref('int_objectives') }} as objectives
 cross join {{ ref('stg_run__run_context') }} as context
 left join {{ ref('stg_objectives__manual_metrics') }} as manual_metrics
@@ -36,3 +37,5 @@ left join (
     group by objective_id
 ) as okrs
     on objectives.objective_id = okrs.objective_id
+left join {{ ref('stg_objectives__objective_parts') }} as parts
+    on objectives.objective_id = parts.objective_id

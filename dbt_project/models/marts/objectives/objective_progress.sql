@@ -113,6 +113,26 @@ targeted as (
         and revisions.latest = 1
 ),
 
+parts as (
+    select * from {{ ref('stg_objectives__objective_parts') }}
+),
+
+-- A cascade's remainder (docs/objectives.md, "Cascades") is measured on its parent's
+-- scope less what its parts, disjoint scopes of one type, measured.
+part_actuals as (
+    select
+        parts.parent_id,
+        windows.period_start,
+        windows.as_of,
+        sum(windows.value) as value
+    from parts
+    inner join windows
+        on windows.window_kind = 'actual'
+        and parts.objective_id = windows.objective_id
+    where parts.part_kind = 'part'
+    group by parts.parent_id, windows.period_start, windows.as_of
+),
+
 measured as (
     select
         evaluations.objective_id,
@@ -142,7 +162,10 @@ measured as (
         objectives.is_additive,
         objectives.at_risk,
         objectives.off_track,
-        case when objectives.scope_known then actual.value end as actual,
+        case
+            when objectives.scope_known then actual.value - coalesce(part_actuals.value, 0)
+        end as actual,
+        parts.parent_id,
         case
             when objectives.is_additive then 0
             else coalesce(objectives.baseline, targeted.measured_baseline)
@@ -159,6 +182,13 @@ measured as (
         and evaluations.objective_id = actual.objective_id
         and evaluations.period_start = actual.period_start
         and evaluations.as_of = actual.as_of
+    left join parts
+        on evaluations.objective_id = parts.objective_id
+    left join part_actuals
+        on parts.part_kind = 'unassigned'
+        and parts.parent_id = part_actuals.parent_id
+        and evaluations.period_start = part_actuals.period_start
+        and evaluations.as_of = part_actuals.as_of
 ),
 
 -- The expected path: straight lines through (0, baseline), each milestone (its share of
@@ -338,5 +368,6 @@ select
     original_target,
     revised_from,
     revision_reason,
-    original_target_met
+    original_target_met,
+    parent_id
 from statused

@@ -7,7 +7,9 @@
 -- Each OKR's progress per day it is measured as of: the mean of its key results'
 -- attainment clamped to [0, 1] (a key result without one counts 0), each key result
 -- taken at its (sub-)period holding as_of (else the nearest one), and the worst
--- key-result status (missed > off_track > at_risk > no_data > the others).
+-- key-result status (missed > off_track > at_risk > no_data > the others); then its
+-- score, the weighted mean of its key results' scores, and the milestones they reached
+-- to date of their total (okr_key_result_scores).
 with dates as (
     select as_of from {{ ref('stg_objectives__progress_dates') }}
 ),
@@ -67,6 +69,18 @@ worst as (
         from key_results
     ) as ranked
     where rank_in_okr = 1
+),
+
+scores as (
+    select
+        okr_id,
+        as_of,
+        sum(weight * score) / sum(weight) as score,
+        sum(milestones_reached) as milestones_reached,
+        sum(milestones_total) as milestones_total
+    from {{ ref('okr_key_result_scores') }}
+    where as_of in (select as_of from dates)
+    group by okr_id, as_of
 )
 
 select
@@ -75,7 +89,10 @@ select
     dates.as_of,
     count(key_results.objective_id) as key_results,
     avg(key_results.clamped_attainment) as progress,
-    worst.worst_status
+    worst.worst_status,
+    scores.score,
+    coalesce(scores.milestones_reached, 0) as milestones_reached,
+    coalesce(scores.milestones_total, 0) as milestones_total
 from {{ ref('stg_objectives__okrs') }} as okrs
 cross join dates
 left join key_results
@@ -84,4 +101,9 @@ left join key_results
 left join worst
     on okrs.okr_id = worst.okr_id
     and dates.as_of = worst.as_of
-group by okrs.okr_id, okrs.title, dates.as_of, worst.worst_status
+left join scores
+    on okrs.okr_id = scores.okr_id
+    and dates.as_of = scores.as_of
+group by
+    okrs.okr_id, okrs.title, dates.as_of, worst.worst_status, scores.score,
+    scores.milestones_reached, scores.milestones_total

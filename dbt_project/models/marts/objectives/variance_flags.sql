@@ -9,6 +9,9 @@
 -- - a weak signal: a KPI whose last complete week lies more than k (setting) sample
 --   standard deviations from the mean of the 8 complete weeks before it (no flag with
 --   fewer than 8 such weeks or a deviation of 0); the manual metrics' too.
+-- - a cascade whose parts leave some of a total's target unassigned: its remainder
+--   objective, while its (first) sub-period not ended runs or is to come
+--   (docs/objectives.md, "Cascades").
 {%- set signal_metrics = ['win_rate', 'won_deals', 'won_revenue', 'deals_created',
     'pipeline_value', 'sales_cycle_days'] %}
 {%- set objective_unit = "case when compared.manual_unit = 'currency' then context.reporting_currency else compared.manual_unit end" %}
@@ -198,8 +201,59 @@ signal_flags as (
         and signal_stats.sd_value > 0
         and abs(signal_stats.value - signal_stats.mean_value)
             > context.weak_signal_k * signal_stats.sd_value
+),
+
+unassigned as (
+    select
+        current_progress.*,
+        parts.parent_id,
+        parent.title as parent_title,
+        parent.target as parent_target,
+        row_number() over (
+            partition by current_progress.objective_id, current_progress.as_of
+            order by current_progress.period_start
+        ) as first_open
+    from current_progress
+    inner join {{ ref('stg_objectives__objective_parts') }} as parts
+        on current_progress.objective_id = parts.objective_id
+        and parts.part_kind = 'unassigned'
+    inner join {{ ref('int_objectives') }} as parent
+        on parts.parent_id = parent.objective_id
+    where current_progress.period_end >= current_progress.as_of
+),
+
+unassigned_flags as (
+    select
+        unassigned.as_of,
+        'split_unassigned' as flag_type,
+        'split:' || unassigned.parent_id || ':' || cast(unassigned.period_start as varchar)
+            as flag_key,
+        'info' as severity,
+        unassigned.objective_id,
+        unassigned.metric,
+        unassigned.scope_type,
+        unassigned.scope_value,
+        unassigned.period_start,
+        unassigned.actual as value,
+        unassigned.target as reference_value,
+        unassigned.target / unassigned.parent_target as deviation,
+        unassigned.status,
+        cast(null as varchar) as previous_status,
+        unassigned.parent_title || ': '
+            || {{ format_number('100 * unassigned.target / unassigned.parent_target', 0) }}
+            || ' % of the target ('
+            || {{ format_metric_value('unassigned.target', 'unassigned.metric', 'context.reporting_currency') }}
+            || ' of ' || {{ format_metric_value('unassigned.parent_target', 'unassigned.metric', 'context.reporting_currency') }}
+            || ') is assigned to none of its parts; the rest measured '
+            || {{ format_metric_value('unassigned.actual', 'unassigned.metric', 'context.reporting_currency') }}
+            || ' so far' as message
+    from unassigned
+    cross join context
+    where unassigned.first_open = 1
 )
 
 select * from objective_flags
 union all
 select * from signal_flags
+union all
+select * from unassigned_flags

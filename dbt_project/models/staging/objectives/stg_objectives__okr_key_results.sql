@@ -3,7 +3,12 @@ with source as (
 ),
 
 renamed as (
-    select okr_id, objective_id, cast(position as integer) as position from source
+    select
+        okr_id,
+        objective_id,
+        cast(position as integer) as position,
+        cast(weight as {{ type_double() }}) as weight
+    from source
 )
 
 select * from renamed
