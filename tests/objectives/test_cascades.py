@@ -5,6 +5,7 @@ tests/fixtures/objectives_okr.yml, as of 2026-07-15."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -193,9 +194,10 @@ def test_a_level_cascade(serving: Path) -> None:  # noqa: F811
     assert enterprise["baseline"] == pytest.approx(0.5)
     assert enterprise["target"] == pytest.approx(0.9)
     assert enterprise["attainment"] == pytest.approx((1.0 - 0.5) / (0.9 - 0.5))
-    ghost = progress(serving, "cascade-win-rate--team-ghost")
-    assert ghost["status"] == "no_data"
-    assert ghost["status_reason"] == "no team 'Ghost' in the CRM data"
+    smb = progress(serving, "cascade-win-rate--team-smb")
+    # Bob (SMB) from 04-01: won 2 (04-01), lost 3 (04-20) and 11 (06-20)
+    assert smb["actual"] == pytest.approx(1 / 3)
+    assert smb["target"] == pytest.approx(0.5)
     # a level leaves no remainder
     assert not query(
         serving,
@@ -205,7 +207,7 @@ def test_a_level_cascade(serving: Path) -> None:  # noqa: F811
     parents = dict(
         query(serving, "SELECT objective_id, parent_id FROM marts.dim_objectives ORDER BY 1")
     )
-    assert parents["cascade-win-rate--team-ghost"] == "cascade-win-rate"
+    assert parents["cascade-win-rate--team-smb"] == "cascade-win-rate"
     assert parents["cascade-win-rate"] is None and parents["july-wins"] is None
 
 
@@ -219,3 +221,26 @@ def test_the_scorecard_shows_the_tree(serving: Path) -> None:  # noqa: F811
     assert parts == ["↳ team Enterprise", "↳ team SMB", "↳ unassigned"]
     between = lines[start : lines.index("↳ unassigned")]
     assert not any(line in ("Win rate h2", "july-wins") for line in between)
+
+
+def test_a_part_on_a_team_the_crm_lacks_stops_the_build(
+    serving: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bad = write(
+        tmp_path,
+        split("{team: Enterprise, target: 50}", "{team: Ghost, target: 20}"),
+    )
+    before = hashlib.sha256(serving.read_bytes()).hexdigest()
+    result = run_cli(
+        "objectives",
+        env={"CRM_KPI_DATA_DIR": str(serving.parent), "CRM_KPI_OBJECTIVES": str(bad)},
+    )
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 1, result.stderr
+    assert (
+        "The objectives file, objective 'revenue', field 'split': there is no team "
+        "'Ghost' in the CRM data" in message
+    ), message
+    assert "Traceback" not in message
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
