@@ -96,3 +96,20 @@ def check_objectives_file(settings: Settings) -> None:
     except ObjectivesFileError as exc:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def check_sources_configured(sources: tuple[str, ...], command: str) -> None:
+    """The settings of every source the marts were built from: measuring objectives again
+    rebuilds those marts, so it needs them as `crm-kpi run` does (exit code 2 if not)."""
+    from ingestion.registry import SourceNotConfiguredError, build_source
+
+    for name in sources:
+        try:
+            build_source(name)
+        except SourceNotConfiguredError as exc:
+            raise fail(
+                f"{exc}. `crm-kpi {command}` rebuilds the marts of the sources this data "
+                f"directory holds ({', '.join(sources)}) from their loaded data, and needs "
+                "their settings as `crm-kpi run` does.",
+                EXIT_USAGE,
+            ) from None

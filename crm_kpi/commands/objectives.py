@@ -12,6 +12,7 @@ from crm_kpi.app import EXIT_USAGE, AsOf, StrictAlerts, Verbose, err, fail
 from crm_kpi.context import (
     built_warehouse,
     check_objectives_file,
+    check_sources_configured,
     load_settings,
     locked,
     parse_as_of,
@@ -64,6 +65,7 @@ def objectives(
                 "measure objectives as of a later day.",
                 EXIT_USAGE,
             )
+        check_sources_configured(sources, "objectives")
         code = report_outcome(settings, run_objectives(settings, sources, day), strict_alerts)
     print_scorecard(settings, day)
     raise typer.Exit(code)
@@ -91,5 +93,6 @@ def backfill(
                 "`crm-kpi run` first).",
                 EXIT_USAGE,
             )
+        check_sources_configured(sources, "backfill")
         report_outcome(settings, run_objectives(settings, sources, first, last))
     err.print(f"Objective progress measured as of {first} through {last}.")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from objectives import load_objectives_file, objectives_tables
+from tests.conftest import FIXTURES
 from tests.objectives.test_objectives_file import error_of, objective, one_problem, write
 from tests.objectives.test_okr_scores import AS_OF, serving  # noqa: F401 (the fixture)
 from tests.utils import query, run_cli
@@ -234,7 +235,11 @@ def test_a_part_on_a_team_the_crm_lacks_stops_the_build(
     before = hashlib.sha256(serving.read_bytes()).hexdigest()
     result = run_cli(
         "objectives",
-        env={"CRM_KPI_DATA_DIR": str(serving.parent), "CRM_KPI_OBJECTIVES": str(bad)},
+        env={
+            "CRM_KPI_DATA_DIR": str(serving.parent),
+            "CRM_KPI_OBJECTIVES": str(bad),
+            "SOURCES__FILES__PATH": str(FIXTURES / "export_small"),
+        },
     )
     message = " ".join(result.stderr.split())
     assert result.returncode == 1, result.stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.reference.kpis import OUTPUT_COLUMNS
 from tests.utils import query, run_cli
 
 pytestmark = pytest.mark.slow  # a real pipeline run
@@ -61,20 +62,7 @@ def rows(serving: Path, metric: str, grain: str, scope: tuple[str, str] = ("comp
 
 def test_source_is_the_last_column_and_tells_crm_from_manual(serving: Path) -> None:
     columns = [r[0] for r in query(serving, "DESCRIBE marts.kpi_values")]
-    assert columns == [
-        "metric",
-        "grain",
-        "period_start",
-        "scope_type",
-        "scope_value",
-        "value",
-        "numerator",
-        "denominator",
-        "unit",
-        "is_complete",
-        "as_of",
-        "source",
-    ]
+    assert columns == [*OUTPUT_COLUMNS, "source"]  # DESIGN's columns, then source
     by_source = dict(
         query(
             serving,

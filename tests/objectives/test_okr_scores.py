@@ -11,10 +11,10 @@ import pytest
 
 from objectives import load_objectives_file, objectives_tables
 from tests.conftest import FIXTURES
+from tests.objectives.export_runs import AS_OF, run_export
 from tests.objectives.test_objectives_file import error_of, objective, one_problem, write
-from tests.utils import query, run_cli
+from tests.utils import query
 
-AS_OF = "2026-07-15"
 OKR_FILE = FIXTURES / "objectives_okr.yml"
 
 
@@ -99,21 +99,7 @@ def test_a_weighted_key_result_listed_twice(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def serving(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("okr")
-    result = run_cli(
-        "run",
-        "--source",
-        "files",
-        "--as-of",
-        AS_OF,
-        env={
-            "SOURCES__FILES__PATH": str(FIXTURES / "export_small"),
-            "CRM_KPI_DATA_DIR": str(data_dir),
-            "CRM_KPI_OBJECTIVES": str(OKR_FILE),
-        },
-    )
-    assert result.returncode == 0, result.stderr
-    return data_dir / "serving.duckdb"
+    return run_export(tmp_path_factory.mktemp("okr"), OKR_FILE)
 
 
 # Hand-computed from the export (dates in UTC, as of 2026-07-15):

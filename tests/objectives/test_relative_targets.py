@@ -143,3 +143,24 @@ def test_a_bad_file_is_refused_and_serving_is_untouched(
     assert str(bad) in message and f"field '{field}'" in message and says in message
     assert "line " in message and "Traceback" not in message
     assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(
+    "command", [("objectives",), ("backfill", "--from", "2026-07-10", "--to", "2026-07-11")]
+)
+def test_measuring_again_needs_the_sources_settings(serving: Path, command: tuple) -> None:
+    """objectives and backfill rebuild the marts of the files source: without its
+    setting they stop at once, saying which, not on an unexpected error."""
+    before = hashlib.sha256(serving.read_bytes()).hexdigest()
+    result = run_cli(
+        *command,
+        env={
+            "CRM_KPI_DATA_DIR": str(serving.parent),
+            "CRM_KPI_OBJECTIVES": str(FIXTURES / "objectives_relative.yml"),
+        },
+    )
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2, result.stderr
+    assert "set SOURCES__FILES__PATH" in message and "needs their settings" in message
+    assert "unexpected error" not in message and "Traceback" not in message
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == before

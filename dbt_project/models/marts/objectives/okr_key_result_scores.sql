@@ -10,31 +10,7 @@
 -- reads it; and its milestones reached to date, a milestone being reached when the
 -- objective's actual over start .. the milestone's date (int_objective_windows,
 -- window_kind 'milestone') meets its value (>=, or <= for decrease).
-with dates as (
-    select as_of from {{ ref('stg_objectives__progress_dates') }}
-),
-
-progress as (
-    select *
-    from {{ ref('objective_progress') }}
-    where as_of in (select as_of from dates)
-),
-
-holding as (
-    select
-        *,
-        row_number() over (
-            partition by objective_id, as_of
-            order by
-                case
-                    when as_of between period_start and period_end then 0
-                    when as_of < period_start
-                        then {{ dbt.datediff('as_of', 'period_start', 'day') }}
-                    else {{ dbt.datediff('period_end', 'as_of', 'day') }}
-                end
-        ) as nearest
-    from progress
-),
+with {{ objective_progress_holding() }},
 
 milestone_values as (
     select
