@@ -72,16 +72,5 @@ select
         when baseline is not null then 'given'
         when baseline_period = 'same_last_year' then 'same_last_year'
         when not is_additive or needs_reference then 'prior_period'
-    end as baseline_source,
-    -- A cascade's part on a scope value the CRM data lack would share out the target to
-    -- nobody: known only now, so it stops the build (docs/objectives.md, "Cascades").
-    cast(case
-        when parts.part_kind = 'part' and not classified.scope_known then {{ raise_error(
-            "'The objectives file, objective ''' || parts.parent_id || ''', field ''split'': '
-            || 'there is no ' || classified.scope_type || ' ''' || classified.scope_value
-            || ''' in the CRM data: give its name exactly as in the CRM (an owner by their '
-            || 'id, such as ''hubspot:1234''), or remove the part; nothing was published'") }}
-    end as varchar) as split_problem
+    end as baseline_source
 from classified
-left join {{ ref('stg_objectives__objective_parts') }} as parts
-    on classified.objective_id = parts.objective_id
