@@ -27,12 +27,13 @@ class Comparison:
 
 
 def compare(result: pd.DataFrame, build_db: Path) -> Comparison:
-    """This script's rows against `marts.kpi_values` at month grain."""
+    """This script's rows against the CRM's rows of `marts.kpi_values` at month grain (the
+    manual metrics' rows come from a file, not the CRM: nothing here to compute them)."""
     con = connect(build_db, read_only=True)
     try:
         marts = con.execute(
             "SELECT metric, period_start, scope_type, scope_value, value AS mart_value "
-            "FROM marts.kpi_values WHERE grain = 'month'"
+            "FROM marts.kpi_values WHERE grain = 'month' AND source = 'crm'"
         ).df()
     finally:
         con.close()

@@ -15,6 +15,8 @@ OBJECTIVE_TABLES = (
     "milestones",
     "okrs",
     "okr_key_results",
+    "target_rules",
+    "revisions",
     "objective_parts",
     "progress_dates",
     "manual_metrics",
