@@ -104,7 +104,13 @@ MARTS = {
     "kpi_values": "SELECT * FROM marts.kpi_values ORDER BY ALL",
     "funnel": "SELECT * FROM marts.fct_funnel_conversion ORDER BY ALL",
     "pipeline": "SELECT * FROM marts.fct_pipeline_daily ORDER BY ALL",
-    "time_in_stage": "SELECT * FROM marts.fct_time_in_stage ORDER BY ALL",
+    # Days in stage are DOUBLE means and percentiles: their last bits may differ from one
+    # run to the next (parallel aggregation), so they are compared to the microday.
+    "time_in_stage": (
+        "SELECT stage, scope_type, scope_value, stays, round(mean_days, 6), "
+        "round(median_days, 6), round(p75_days, 6), round(p90_days, 6), as_of "
+        "FROM marts.fct_time_in_stage ORDER BY ALL"
+    ),
 }
 
 
