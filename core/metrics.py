@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEAL_SCOPES = ("company", "team", "owner", "segment", "region", "pipeline")
+DEAL_SCOPES = ("company", "team", "owner", "segment", "region", "pipeline", "channel")
 ACCOUNT_SCOPES = ("company", "segment", "region")
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -47,6 +47,40 @@ METRICS: dict[str, Metric] = {
             ACCOUNT_SCOPES,
             grains=("month",),
             description="arpa x margin / mean monthly churn",
+        ),
+        Metric("gross_margin", "currency", True, DEAL_SCOPES, description="won revenue - cost"),
+        Metric("margin_rate", "ratio", False, DEAL_SCOPES, description="gross margin / revenue"),
+        Metric(
+            "repeat_purchase_rate",
+            "ratio",
+            False,
+            DEAL_SCOPES,
+            description="buyers who had bought before / buyers",
+        ),
+        Metric("won_revenue_share", "ratio", False, DEAL_SCOPES, description="share of revenue"),
+        Metric("won_deals_share", "ratio", False, DEAL_SCOPES, description="share of won deals"),
+        Metric(
+            "new_customers_share",
+            "ratio",
+            False,
+            DEAL_SCOPES,
+            description="share of new customers",
+        ),
+        Metric("active_customers", "count", False, ACCOUNT_SCOPES, description="active accounts"),
+        Metric(
+            "active_customers_share",
+            "ratio",
+            False,
+            ACCOUNT_SCOPES,
+            description="share of active accounts",
+        ),
+        Metric("retention_rate", "ratio", False, ACCOUNT_SCOPES, description="1 - churn rate"),
+        Metric(
+            "customer_tenure_days",
+            "days",
+            False,
+            ACCOUNT_SCOPES,
+            description="mean days since the first contract",
         ),
     )
 }

@@ -39,10 +39,11 @@ SPLIT_SCOPES = ("team", "owner", "segment", "region", "pipeline")
 SPLIT_FIELDS = (*SPLIT_SCOPES, "target", "share")
 REQUIRED_OKR_FIELDS = ("id", "key_results")
 
-# churn_rate is the mean of the complete months in the period and ltv its last complete
+# churn_rate and retention_rate are the mean of the complete months in the period and ltv
+# its last complete
 # month (DESIGN.md, objective_progress): a (sub-)period holding no whole calendar month
 # would never have an actual value.
-MONTH_MEASURED_METRICS = frozenset({"churn_rate", "ltv"})
+MONTH_MEASURED_METRICS = frozenset({"churn_rate", "retention_rate", "ltv"})
 
 # Manual metrics (docs/objectives.md, "Manual metrics"): ids are metric names, so they
 # take '_' as the CRM's metrics do, never '-'.

@@ -1,7 +1,7 @@
-{#- The scope types of kpi_values; deal KPIs use all six, account KPIs company, segment
+{#- The scope types of kpi_values; deal KPIs use all seven, account KPIs company, segment
     and region. -#}
 {% macro deal_scope_types() -%}
-    {{ return(['company', 'owner', 'team', 'segment', 'region', 'pipeline']) }}
+    {{ return(['company', 'owner', 'team', 'segment', 'region', 'pipeline', 'channel']) }}
 {%- endmacro %}
 
 {#- The scope columns of int_opportunity_scope_columns, as scope_<type>, for a relation
@@ -16,8 +16,8 @@
     unioned into (scope_type, scope_value, <columns>) rows (a null scope value, which
     int_opportunity_scope_columns never holds, is counted under no scope value). Each
     aggregate groups on one scope column, so its hash table stays small, where joining
-    every row to its six long scope rows first would aggregate six times the rows in one
-    large table. `scopes` picks some of the scope types (all six by default). -#}
+    every row to its seven long scope rows first would aggregate seven times the rows in one
+    large table. `scopes` picks some of the scope types (all seven by default). -#}
 {% macro aggregate_by_scopes(relation, columns, group_by, scopes=none) -%}
     {%- for scope in (scopes if scopes is not none else deal_scope_types()) %}
     select

@@ -19,5 +19,13 @@
     {{ return([
         'opportunity_id', 'source', 'account_id', 'owner_id', 'pipeline', 'stage', 'status',
         'amount', 'currency', 'created_at', 'closed_at', 'deal_type', 'contract_start',
-        'contract_end', 'mrr', 'lost_reason', 'updated_at']) }}
+        'contract_end', 'mrr', 'lost_reason', 'updated_at', 'channel', 'cost']) }}
+{%- endmacro %}
+
+{#- The columns of the one CRM model's deal products (line items), as every source stages
+    them: ids prefixed with the source like the deals', money in the line's currency. -#}
+{% macro opportunity_product_columns() -%}
+    {{ return([
+        'line_id', 'opportunity_id', 'source', 'product_id', 'product_name', 'product_family',
+        'quantity', 'unit_price', 'amount', 'currency', 'cost', 'updated_at']) }}
 {%- endmacro %}

@@ -11,7 +11,8 @@ Resources (one table each in `raw_demo`, replaced on every run; columns and type
 the files contract, `ingestion/files/contract.py`, so the demo loads like an export):
 
 - `accounts`, `owners`, `stages`, `fx_rates` (EUR per unit of USD and GBP)
-- `deals` (every optional column present), `stage_history`
+- `deals` (every optional column present), `stage_history`, `deal_products` (2.5
+  products a deal on average, in four families; one product has no cost)
 
 Settings (all optional): `SOURCES__DEMO__DEALS` (100 to 1,000,000, default 5000),
 `SOURCES__DEMO__SEED` (default 42), `SOURCES__DEMO__AS_OF` (ISO date, default
@@ -83,4 +84,8 @@ def demo_source(
     def stage_history() -> Iterator[pa.Table]:
         yield from crm.stage_history()
 
-    return accounts, owners, stages, fx_rates, deal_rows, stage_history
+    @dlt.resource(write_disposition="replace", primary_key=ENTITIES["deal_products"].primary_key)
+    def deal_products() -> Iterator[pa.Table]:
+        yield from crm.deal_products()
+
+    return accounts, owners, stages, fx_rates, deal_rows, stage_history, deal_products

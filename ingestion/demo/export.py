@@ -1,11 +1,11 @@
 """The demo CRM as a folder of export files, in the files source's input contract.
 
 One file per entity (`deals.csv`, `stage_history.csv`, `accounts.csv`, `owners.csv`,
-`stages.csv`, `fx_rates.csv`, or the same names in `.parquet`), written block by block
-so a million deals never sit in memory. CSV follows DESIGN.md: a header row, ISO 8601
-timestamps in UTC with a `Z` at whole seconds, dates as YYYY-MM-DD, an empty field for
-a missing value. Used for the files source's tests and benchmarks, and to hand the
-demo to a tool that reads CSV.
+`stages.csv`, `fx_rates.csv`, `deal_products.csv`, or the same names in `.parquet`),
+written block by block so a million deals never sit in memory. CSV follows DESIGN.md: a
+header row, ISO 8601 timestamps in UTC with a `Z` at whole seconds, dates as
+YYYY-MM-DD, an empty field for a missing value. Used for the files source's tests and
+benchmarks, and to hand the demo to a tool that reads CSV.
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def write_files(config: DemoConfig, out_dir: Path, fmt: str = "csv") -> dict[str
             writers["accounts"].write(block.accounts)
             writers["deals"].write(block.deals)
             writers["stage_history"].write(block.stage_history)
+            writers["deal_products"].write(block.deal_products)
         for writer in writers.values():
             writer.close()
     except BaseException:

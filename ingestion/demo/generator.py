@@ -188,14 +188,16 @@ class DemoCRM:
 
     def tables(self) -> dict[str, pa.Table]:
         """The whole CRM as one table per files-contract entity, in one pass over the blocks."""
-        accounts, deals, history = [], [], []
+        accounts, deals, history, products = [], [], [], []
         for block in self.blocks():
             accounts.append(block.accounts)
             deals.append(block.deals)
             history.append(block.stage_history)
+            products.append(block.deal_products)
         return {
             "deals": pa.concat_tables(deals),
             "stage_history": pa.concat_tables(history),
+            "deal_products": pa.concat_tables(products),
             "accounts": pa.concat_tables(accounts),
             "owners": self.owners(),
             "stages": self.stages(),
@@ -213,3 +215,7 @@ class DemoCRM:
     def stage_history(self) -> Iterator[pa.Table]:
         for block in self.blocks():
             yield block.stage_history
+
+    def deal_products(self) -> Iterator[pa.Table]:
+        for block in self.blocks():
+            yield block.deal_products

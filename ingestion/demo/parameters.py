@@ -157,3 +157,21 @@ LAST_NAMES = (
     "Laurent", "Fernandez", "Brown", "Wagner", "Petit", "Romano", "Sanchez", "Taylor",
     "Becker", "Leroy", "Greco", "Torres", "Wilson", "Hoffmann",
 )  # fmt: skip
+
+# Products and channels (ingestion/demo/products.py). Line items split a deal's amount;
+# a cost ratio of None is a product whose cost the CRM does not know.
+PRODUCTS = (  # id, name, family, cost as a share of the line amount, draw weight
+    ("P-100", "Analytics Platform", "Platform", 0.22, 5.0),
+    ("P-110", "Platform Seats", "Platform", 0.18, 3.0),
+    ("P-200", "Club Membership", "Club", 0.35, 2.5),
+    ("P-300", "Onboarding Service", "Services", 0.65, 2.0),
+    ("P-310", "Training Day", "Services", None, 1.5),
+    ("P-400", "Mixer Pro 500", "Equipment", 0.55, 1.0),
+    ("P-410", "Mixer Compact", "Equipment", 0.58, 1.0),
+)
+MAX_LINES = 4  # a deal carries 1 + Binomial(MAX_LINES - 1, 0.5) products: 2.5 on average
+NO_LINES_P = 0.08  # deals whose products nobody entered: one line of product "(none)"
+CHANNELS = ("Direct", "Website", "Partner", "Trade show", "Referral")
+CHANNEL_P = (0.34, 0.27, 0.17, 0.11, 0.11)
+EXISTING_CUSTOMER = "Existing customer"  # the channel of renewals and expansions
+NO_CHANNEL_P = 0.04

@@ -43,6 +43,7 @@ from ingestion.demo.parameters import (
     UNOWNED_P,
     WON_CODE,
 )
+from ingestion.demo.products import channels, deal_products
 from ingestion.files.contract import ENTITIES, MONEY
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class DemoBlock:
     accounts: pa.Table
     deals: pa.Table
     stage_history: pa.Table
+    deal_products: pa.Table
 
 
 def vocabulary() -> dict[str, pa.Array]:
@@ -116,7 +118,13 @@ def build_block(
     block_deals, block_history = deals_and_history(
         rng, deals, first_id, account_ids, end=simulation.timeline.end, vocab=vocab
     )
-    return DemoBlock(index, block_accounts, block_deals, block_history)
+    # Products and channels draw from their own stream, after the simulation's.
+    rng = np.random.default_rng([seed, 5, index])
+    block_deals = block_deals.set_column(
+        block_deals.schema.get_field_index("channel"), "channel", channels(rng, block_deals)
+    )
+    block_products = deal_products(rng, block_deals, deals["amount"])
+    return DemoBlock(index, block_accounts, block_deals, block_history, block_products)
 
 
 def accounts_table(accounts: dict, account_ids: np.ndarray, vocab: dict[str, pa.Array]) -> pa.Table:
@@ -252,6 +260,8 @@ def deals_and_history(
             dates(d["contract_end"], contract),
             decimal(d["mrr"], MONEY, contract),
             labels(v["reason"], np.maximum(d["reason"], 0), lost & (d["reason"] >= 0)),
+            pa.nulls(n, pa.string()),  # channel: drawn after the simulation (products.py)
+            pa.nulls(n, MONEY),  # cost: the demo's costs are on its products
         ],
         schema=ENTITIES["deals"].schema,
     )

@@ -4,7 +4,7 @@ Resources (one table each in `raw_files`, replaced on every run because an expor
 full snapshot: a deal missing from the next export is deleted):
 
 - `deals`, `stage_history`, `accounts`, `owners` (required files)
-- `stages`, `fx_rates` (optional files; empty tables when absent)
+- `stages`, `fx_rates`, `deal_products` (optional files; empty tables when absent)
 
 The columns are the input contract of docs/crm-model.md (`ingestion/files/contract.py`). The whole
 folder is checked before anything is handed to dlt, so a file that breaks the contract
@@ -83,4 +83,8 @@ def files_source(path: str = dlt.config.value) -> tuple[DltResource, ...]:
     def fx_rates() -> Iterator[pa.Table]:
         yield from export.batches("fx_rates")
 
-    return deals, stage_history, accounts, owners, stages, fx_rates
+    @dlt.resource(write_disposition="replace", primary_key=ENTITIES["deal_products"].primary_key)
+    def deal_products() -> Iterator[pa.Table]:
+        yield from export.batches("deal_products")
+
+    return deals, stage_history, accounts, owners, stages, fx_rates, deal_products

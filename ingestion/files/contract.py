@@ -14,6 +14,7 @@ import pyarrow as pa
 MONEY = pa.decimal128(18, 2)
 PROBABILITY = pa.decimal128(5, 4)
 RATE = pa.decimal128(18, 8)
+QUANTITY = pa.decimal128(18, 4)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 STATUSES = ("open", "won", "lost")
@@ -69,6 +70,8 @@ ENTITIES: dict[str, Entity] = {
                 Column("contract_end", pa.date32(), required=False),
                 Column("mrr", MONEY, required=False, minimum=0),
                 Column("lost_reason", pa.string(), required=False),
+                Column("channel", pa.string(), required=False),
+                Column("cost", MONEY, required=False, minimum=0),
             ),
             primary_key=("deal_id",),
         ),
@@ -80,6 +83,22 @@ ENTITIES: dict[str, Entity] = {
                 Column("entered_at", TIMESTAMP, nullable=False),
             ),
             primary_key=("deal_id", "entered_at", "stage"),
+        ),
+        Entity(
+            "deal_products",
+            (
+                Column("deal_id", pa.string(), nullable=False),
+                Column("product_id", pa.string(), nullable=False),
+                Column("product_name", pa.string()),
+                Column("product_family", pa.string()),
+                Column("quantity", QUANTITY, nullable=False, minimum=0),
+                Column("unit_price", MONEY, minimum=0),
+                Column("amount", MONEY, nullable=False, minimum=0),
+                Column("currency", pa.string(), nullable=False),
+                Column("cost", MONEY, required=False, minimum=0),
+            ),
+            primary_key=("deal_id", "product_id"),
+            required=False,
         ),
         Entity(
             "accounts",

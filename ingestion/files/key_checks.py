@@ -54,32 +54,41 @@ def duplicate_keys(
     return problems, more
 
 
-def unknown_deals(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> str | None:
-    """Stage history naming a deal the export lacks (a deal deleted while its history was
-    kept, or the files exported apart) is loaded, but dbt keeps it in
-    quarantine.stage_history and out of every KPI: a warning with the count, the file and
-    the first line. The quality checks block the run only above the quarantine share."""
-    if "stage_history" not in files:
+QUARANTINE_TABLES = {
+    "stage_history": "quarantine.stage_history",
+    "deal_products": "quarantine.opportunity_products",
+}
+
+
+def unknown_deals(
+    con: duckdb.DuckDBPyConnection, files: dict[str, Path], entity: str = "stage_history"
+) -> str | None:
+    """Rows of `entity` (stage history, deal products) naming a deal the export lacks (a
+    deal deleted while its rows were kept, or the files exported apart) are loaded, but
+    dbt keeps them in quarantine and out of every KPI: a warning with the count, the file
+    and the first line. The quality checks block the run only above the quarantine share."""
+    if entity not in files:
         return None
     count, first = con.execute(
-        """
-        SELECT count(*), min(h.rowid) FROM text_stage_history h
+        f"""
+        SELECT count(*), min(h.rowid) FROM text_{entity} h
         ANTI JOIN text_deals d ON TRIM(d.deal_id) = TRIM(h.deal_id)
         """
     ).fetchone()
     if not count:
         return None
     (deal,) = con.execute(
-        f"SELECT TRIM(deal_id) FROM text_stage_history WHERE rowid = {first}"
+        f"SELECT TRIM(deal_id) FROM text_{entity} WHERE rowid = {first}"
     ).fetchone()
-    history, deals = files["stage_history"].name, files["deals"].name
-    offset = 1 if history.endswith(".parquet") else 2
+    rows, deals = files[entity].name, files["deals"].name
+    offset = 1 if rows.endswith(".parquet") else 2
+    what = "history" if entity == "stage_history" else "product"
     return (
-        f"{history}, {'row' if offset == 1 else 'line'} {first + offset}, column 'deal_id': "
-        f"{deal!r} is not a deal_id of {deals}; {count} history row(s) name deals {deals} "
-        "lacks. They are kept in quarantine.stage_history and counted in no KPI (the run "
-        "is refused only when they pass CRM_KPI_MAX_QUARANTINE_SHARE of the history): "
-        f"export {deals} and {history} together, or remove the history of deleted deals."
+        f"{rows}, {'row' if offset == 1 else 'line'} {first + offset}, column 'deal_id': "
+        f"{deal!r} is not a deal_id of {deals}; {count} {what} row(s) name deals {deals} "
+        f"lacks. They are kept in {QUARANTINE_TABLES[entity]} and counted in no KPI (the "
+        f"run is refused only when they pass CRM_KPI_MAX_QUARANTINE_SHARE of the {what} "
+        f"rows): export {deals} and {rows} together, or remove the rows of deleted deals."
     )
 
 

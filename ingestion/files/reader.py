@@ -124,6 +124,7 @@ class ValidatedExport:
         # Only a folder whose files are each valid can be checked across files.
         for warning in (
             unknown_deals(self._con, self.files),
+            unknown_deals(self._con, self.files, "deal_products"),
             unknown_stages(self._con, self.files),
         ):
             if warning is not None:

@@ -1,5 +1,5 @@
-"""HubSpot CRM source: deals with their stage history, companies, owners, pipelines, goal
-targets and exchange rates, read incrementally with deletes.
+"""HubSpot CRM source: deals with their stage history, line items and products, companies,
+owners, pipelines, goal targets and exchange rates, read incrementally with deletes.
 
 Resources, one per table of schema `raw_hubspot`, each with its write disposition,
 primary key and incremental cursor:
@@ -10,9 +10,13 @@ primary key and incremental cursor:
 - `deal_stage_history`: a transformer of `deals` (so it follows the deals cursor): merge
   on `deal_id, stage_id, entered_at` with merge key `deal_id`, so a deal's history is
   replaced whole, and deleted with its deal.
-- `companies`, `goal_targets`: like `deals` (merge on `id`, cursor `updated_at`, deletes).
+- `companies`, `goal_targets`, `products`: like `deals` (merge on `id`, cursor
+  `updated_at`, deletes).
+- `line_items`: like `deals`, each with its deal (the v3 list's `associations=deals` on
+  the first run, a v4 association batch read of each page of changed ones after).
 - `owners` and `owner_teams` (active and deactivated owners, their teams),
-  `deal_pipeline_stages`, `exchange_rates`: a full snapshot on every run, no cursor
+  `deal_pipeline_stages`, `exchange_rates`, `property_options` (the labels of the
+  channel and product family properties): a full snapshot on every run, no cursor
   (HubSpot offers no modification filter on them and a portal has few). The snapshot
   replaces the previous one as a merge whose merge key, `snapshot`, is the same on every
   row: all old rows go, the new ones are deduplicated on the primary key, so a load that
@@ -30,7 +34,9 @@ API reference: https://developers.hubspot.com/docs/api-reference/latest/crm/obje
 
 Credentials: in HubSpot, Settings > Integrations > Private Apps > Create a private app
 with only the read scopes `crm.objects.deals.read`, `crm.objects.companies.read`,
-`crm.objects.owners.read`, `crm.objects.goals.read` and `settings.currencies.read`; put
+`crm.objects.owners.read`, `crm.objects.goals.read`, `settings.currencies.read`,
+`crm.objects.line_items.read`, `e-commerce` (products) and `crm.schemas.deals.read`
+(property labels); put
 its access token in `SOURCES__HUBSPOT__API_KEY` (or `api_key` under [sources.hubspot]
 in `.dlt/secrets.toml`). `docs/connectors/hubspot.md` lists every setting and default.
 """
@@ -42,7 +48,7 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from ingestion.common.incremental import lagged_cursor
-from ingestion.hubspot import companies, deals, owners
+from ingestion.hubspot import companies, deals, owners, products
 from ingestion.hubspot import settings as hs
 from ingestion.hubspot.api import HubSpotApi
 from ingestion.hubspot.currencies import exchange_rates as exchange_rates_resource
@@ -54,6 +60,8 @@ from ingestion.hubspot.errors import (
     HubSpotResponseError,
 )
 from ingestion.hubspot.goals import goal_targets
+from ingestion.hubspot.labels import property_options
+from ingestion.hubspot.line_items import line_items as line_items_resource
 from ingestion.hubspot.pipelines import deal_pipeline_stages
 
 __all__ = [
@@ -78,11 +86,15 @@ def hubspot_source(
     contract_end_property: str = hs.DEFAULT_CONTRACT_END_PROPERTY,
     mrr_property: str = hs.DEFAULT_MRR_PROPERTY,
     lost_reason_property: str = hs.DEFAULT_LOST_REASON_PROPERTY,
+    channel_property: str = hs.DEFAULT_CHANNEL_PROPERTY,
+    product_family_property: str = hs.DEFAULT_PRODUCT_FAMILY_PROPERTY,
     deal_type_values: dict[str, str] | None = None,
     goal_metrics: dict[str, str] | None = None,
     default_currency: str = "",
     goals: bool = True,
     exchange_rates: bool = True,
+    line_items: bool = True,
+    property_labels: bool = True,
     lookback_seconds: float = hs.DEFAULT_LOOKBACK_SECONDS,
     page_size: int = hs.SEARCH_PAGE_SIZE,
     request_timeout: float = hs.DEFAULT_REQUEST_TIMEOUT,
@@ -97,8 +109,9 @@ def hubspot_source(
     each field of the one CRM model; `deal_type_values` maps deal-type options to
     new_business/renewal/expansion and `goal_metrics` goal names to crm-kpi metrics (both
     replace the defaults whole). `default_currency` is the currency of deals that name none
-    (default: the portal's company currency). `goals` and `exchange_rates` turn those
-    reads off (their tables stay, empty) for a token without those scopes.
+    (default: the portal's company currency). `goals`, `exchange_rates`,
+    `line_items` (line items and products) and `property_labels` turn those reads
+    off (their tables stay, empty) for a token without those scopes.
     `lookback_seconds` is re-read at every incremental run; `page_size` is capped per
     endpoint by HubSpot's limits; the last four bound each request and its retries.
     """
@@ -123,6 +136,8 @@ def hubspot_source(
             "contract_end": contract_end_property,
             "mrr": mrr_property,
             "lost_reason": lost_reason_property,
+            "channel": channel_property,
+            "product_family": product_family_property,
             "deal_type_values": dict(deal_type_values) if deal_type_values else None,
             "goal_metrics": dict(goal_metrics) if goal_metrics else None,
         },
@@ -142,6 +157,9 @@ def hubspot_source(
         deal_resource | deals.deal_stage_history(api),
         companies.companies(api).apply_hints(incremental=cursor()),
         goal_targets(api, goals).apply_hints(incremental=cursor()),
+        line_items_resource(api, line_items).apply_hints(incremental=cursor()),
+        products.products(api, line_items).apply_hints(incremental=cursor()),
+        property_options(api, property_labels, line_items),
         owners.owners(api),
         owners.owner_teams(api),
         deal_pipeline_stages(api),

@@ -119,6 +119,30 @@ class HubSpotClient:
         body: Any = None,
     ) -> bytes:
         """The body of a 2xx answer; any other outcome raises a HubSpotError saying why."""
+        response = self._send(method, path, what=what, params=params, body=body)
+        if 200 <= response.status_code < 300:
+            return response.content
+        raise self._error(response, what)
+
+    def get_if_exists(self, path: str, *, what: str) -> bytes | None:
+        """The body of a GET, or None where HubSpot answers 404 (e.g. a property the
+        portal does not have); other errors raise as `request` does."""
+        response = self._send("GET", path, what=what)
+        if response.status_code == 404:
+            return None
+        if 200 <= response.status_code < 300:
+            return response.content
+        raise self._error(response, what)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> requests.Response:
         url = f"{self.base_url}{path}"
         self.requests_made += 1
         try:
@@ -138,9 +162,7 @@ class HubSpotClient:
                 "this run was loaded and the cursor did not move.",
                 transient=True,
             ) from None
-        if 200 <= response.status_code < 300:
-            return response.content
-        raise self._error(response, what)
+        return response
 
     def _error(self, response: requests.Response, what: str) -> HubSpotError:
         status = response.status_code

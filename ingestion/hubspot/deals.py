@@ -82,6 +82,7 @@ def deal_rows(
         ),
         "mrr": to_decimal(prop(records, mapping.mrr), ids, kind, mapping.mrr),
         "lost_reason": blank_to_null(prop(records, mapping.lost_reason)),
+        "channel_value": blank_to_null(prop(records, mapping.channel)),
         "updated_at": modified_at(records, ids, kind),
         "archived": pa.array(np.zeros(len(records), dtype=bool)),
     }

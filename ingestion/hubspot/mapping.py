@@ -24,6 +24,8 @@ class FieldMapping:
     contract_end: str = hs.DEFAULT_CONTRACT_END_PROPERTY
     mrr: str = hs.DEFAULT_MRR_PROPERTY
     lost_reason: str = hs.DEFAULT_LOST_REASON_PROPERTY
+    channel: str = hs.DEFAULT_CHANNEL_PROPERTY
+    product_family: str = hs.DEFAULT_PRODUCT_FAMILY_PROPERTY
     deal_type_values: Mapping[str, str] = field(
         default_factory=lambda: dict(hs.DEFAULT_DEAL_TYPE_VALUES)
     )
@@ -39,6 +41,8 @@ class FieldMapping:
             "contract_end",
             "mrr",
             "lost_reason",
+            "channel",
+            "product_family",
         ):
             value = getattr(self, name)
             if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_]+", value):
@@ -56,10 +60,21 @@ class FieldMapping:
 
     @property
     def deal_properties(self) -> tuple[str, ...]:
-        extra = (self.deal_type, self.contract_start, self.contract_end, self.mrr, self.lost_reason)
+        extra = (
+            self.deal_type,
+            self.contract_start,
+            self.contract_end,
+            self.mrr,
+            self.lost_reason,
+            self.channel,
+        )
         return tuple(dict.fromkeys(hs.DEAL_PROPERTIES + extra))
 
     @property
     def company_properties(self) -> tuple[str, ...]:
         extra = (self.segment, self.region, self.industry)
         return tuple(dict.fromkeys(hs.COMPANY_PROPERTIES + extra))
+
+    @property
+    def product_properties(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*hs.PRODUCT_PROPERTIES, self.product_family)))

@@ -29,6 +29,7 @@ DEALS_SCHEMA = pa.schema(
         ("contract_end", pa.date32()),
         ("mrr", RAW_DECIMAL),
         ("lost_reason", pa.string()),
+        ("channel_value", pa.string()),
         key_field("updated_at", TIMESTAMP),
         ("archived", pa.bool_()),
     ]
@@ -67,6 +68,45 @@ GOAL_TARGETS_SCHEMA = pa.schema(
         ("assignee_team_id", pa.string()),
         key_field("updated_at", TIMESTAMP),
         ("archived", pa.bool_()),
+    ]
+)
+LINE_ITEMS_SCHEMA = pa.schema(
+    [
+        key_field("id"),
+        ("deal_id", pa.string()),
+        ("product_id", pa.string()),
+        ("name", pa.string()),
+        ("quantity", RAW_DECIMAL),
+        ("unit_price", RAW_DECIMAL),
+        ("amount", RAW_DECIMAL),
+        ("unit_cost", RAW_DECIMAL),
+        ("currency", pa.string()),
+        ("created_at", TIMESTAMP),
+        key_field("updated_at", TIMESTAMP),
+        ("archived", pa.bool_()),
+    ]
+)
+PRODUCTS_SCHEMA = pa.schema(
+    [
+        key_field("id"),
+        ("name", pa.string()),
+        ("family_value", pa.string()),
+        ("unit_price", RAW_DECIMAL),
+        ("unit_cost", RAW_DECIMAL),
+        ("created_at", TIMESTAMP),
+        key_field("updated_at", TIMESTAMP),
+        ("archived", pa.bool_()),
+    ]
+)
+PROPERTY_OPTIONS_SCHEMA = pa.schema(
+    [
+        key_field("field"),
+        ("object_type", pa.string()),
+        ("property", pa.string()),
+        key_field("value"),
+        ("label", pa.string()),
+        ("display_order", pa.int32()),
+        ("hidden", pa.bool_()),
     ]
 )
 TOMBSTONE_SCHEMA = pa.schema(

@@ -17,6 +17,7 @@ OBJECTS_PATH = "/crm/v3/objects/{object_type}"
 SEARCH_PATH = "/crm/v3/objects/{object_type}/search"
 BATCH_READ_PATH = "/crm/v3/objects/{object_type}/batch/read"
 ASSOCIATIONS_BATCH_READ_PATH = "/crm/v4/associations/{from_type}/{to_type}/batch/read"
+PROPERTY_PATH = "/crm/v3/properties/{object_type}/{property}"
 OWNERS_PATH = "/crm/v3/owners"
 PIPELINES_PATH = "/crm/v3/pipelines/{object_type}"
 EXCHANGE_RATES_PATH = "/settings/v3/currencies/exchange-rates"
@@ -60,6 +61,20 @@ DEAL_PROPERTIES = (
     "hs_is_closed_won",
 )
 COMPANY_PROPERTIES = ("name", "createdate", "hs_lastmodifieddate")
+# Line items: `amount` is HubSpot's net price (quantity x price after discounts),
+# `hs_cost_of_goods_sold` the unit cost (copied from the product when the line is added).
+LINE_ITEM_PROPERTIES = (
+    "name",
+    "hs_product_id",
+    "quantity",
+    "price",
+    "amount",
+    "hs_cost_of_goods_sold",
+    "hs_line_item_currency_code",
+    "createdate",
+    "hs_lastmodifieddate",
+)
+PRODUCT_PROPERTIES = ("name", "price", "hs_cost_of_goods_sold", "createdate", "hs_lastmodifieddate")
 GOAL_TARGET_PROPERTIES = (
     "hs_goal_name",
     "hs_target_amount",
@@ -84,6 +99,13 @@ DEFAULT_CONTRACT_START_PROPERTY = "contract_start_date"
 DEFAULT_CONTRACT_END_PROPERTY = "contract_end_date"
 DEFAULT_MRR_PROPERTY = "hs_mrr"
 DEFAULT_LOST_REASON_PROPERTY = "closed_lost_reason"
+# The deal's acquisition channel: HubSpot's "Original Source Type" of deals (set from the
+# associated contacts' original source), an enumeration whose option labels are loaded.
+DEFAULT_CHANNEL_PROPERTY = "hs_analytics_source"
+# HubSpot has no product family: its documented product property closest to one is
+# "Product type" (inventory, non_inventory, service); a portal with a custom
+# category property points the setting at it. Option labels are loaded too.
+DEFAULT_PRODUCT_FAMILY_PROPERTY = "hs_product_type"
 
 # HubSpot's `dealtype` options (and a common custom one) to the model's deal types;
 # a value missing here is loaded as null and staged as `new_business`.

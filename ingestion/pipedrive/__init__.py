@@ -8,8 +8,13 @@ Resources (tables of the `raw_pipedrive` dataset):
   are hard-deleted.
 - `stage_history` (GET /api/v1/deals/{id}/changelog, v1 only): one request per deal
   modified since the cursor; progress is logged and a killed run resumes where it stopped.
+- `deal_products` (GET /api/v2/deals/products, 100 deals a request): the line items of
+  every deal modified since the cursor, each deal's set replaced as a whole, so a line
+  removed in Pipedrive (which updates its deal) disappears; deleted deals lose theirs.
 - `organizations` (GET /api/v2/organizations): incremental, merged by `id`; segment,
   region and industry come from fields named by settings (`organizationFields`).
+- `products`, `product_prices` (GET /api/v2/products, one read): the catalog, its family
+  field (`productFields`) and its price and cost per currency, replaced on every run.
 - `pipelines`, `stages` (API v2), `users` (v1, team from Pipedrive's Teams or a user
   attribute), `teams` (v1 legacyTeams), `goals` (GET /api/v1/goals/find, v1 only):
   small tables, replaced on every run.
@@ -33,7 +38,16 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from ingestion.common.incremental import EPOCH, FAR_FUTURE, lagged_cursor
-from ingestion.pipedrive import deals, goals, history, organizations, reference, settings
+from ingestion.pipedrive import (
+    deal_products,
+    deals,
+    goals,
+    history,
+    organizations,
+    products,
+    reference,
+    settings,
+)
 from ingestion.pipedrive.client import PipedriveClient
 from ingestion.pipedrive.errors import (
     PipedriveAuthError,
@@ -70,6 +84,8 @@ def pipedrive_source(
     contract_start_field: str = settings.CONTRACT_START_FIELD,
     contract_end_field: str = settings.CONTRACT_END_FIELD,
     mrr_field: str = settings.MRR_FIELD,
+    channel_field: str = settings.CHANNEL_FIELD,
+    product_family_field: str = settings.PRODUCT_FAMILY_FIELD,
     team_field: str = settings.TEAM_FIELD,
     deal_type_labels: dict[str, str] | None = None,
     request_timeout: float = settings.REQUEST_TIMEOUT,
@@ -116,12 +132,14 @@ def pipedrive_source(
             "contract_start": ("contract_start_field", contract_start_field),
             "contract_end": ("contract_end_field", contract_end_field),
             "mrr": ("mrr_field", mrr_field),
+            "channel": ("channel_field", channel_field),
         },
         organization_fields={
             "segment": ("segment_field", segment_field),
             "region": ("region_field", region_field),
             "industry": ("industry_field", industry_field),
         },
+        product_fields={"product_family": ("product_family_field", product_family_field)},
         team_field=(team_field or "").strip() or settings.TEAM_FIELD,
         deal_type_labels=dict(deal_type_labels or {}),
     )
@@ -135,6 +153,7 @@ def pipedrive_source(
     else:
         history_resource = history.no_stage_history()
     incremental_resources.append(history_resource)
+    lines_resource = deal_resource | deal_products.deal_products(client=client, options=options)
     for resource in incremental_resources:
         if full_refresh:
             # stateless full range, replaced: a record missing from Pipedrive is deleted
@@ -148,10 +167,16 @@ def pipedrive_source(
             resource.apply_hints(
                 incremental=lagged_cursor("update_time", lookback_seconds, initial_value=EPOCH)
             )
+    if full_refresh:  # every live deal's lines, replaced: lines of deleted deals go too
+        lines_resource.apply_hints(write_disposition="replace")
+    catalog = products.ProductCatalog(client, options, notes)
     return (
         deal_resource,
         history_resource,
+        lines_resource,
         org_resource,
+        products.products(catalog),
+        products.product_prices(catalog),
         reference.pipelines(client, options),
         reference.stages(client, options),
         reference.users(client, options),

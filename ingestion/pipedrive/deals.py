@@ -53,10 +53,12 @@ DEAL_BASE_SCHEMA = [
     ("expected_close_date", pa.string()),
     ("probability", pa.float64()),
     ("lost_reason", pa.string()),
+    ("origin", pa.string()),
+    ("products_count", pa.int64()),
     ("is_deleted", pa.bool_()),
     ("is_archived", pa.bool_()),
 ]
-DEAL_ROLES = ("deal_type", "contract_start", "contract_end", "mrr")
+DEAL_ROLES = ("deal_type", "contract_start", "contract_end", "mrr", "channel")
 
 
 @dataclass
@@ -68,7 +70,10 @@ class DealMapping:
     @property
     def schema(self) -> pa.Schema:
         mapped = [self.fields.get(r) for r in DEAL_ROLES]
-        return pa.schema(DEAL_BASE_SCHEMA + custom_fields_schema(mapped))
+        base = {name for name, _ in DEAL_BASE_SCHEMA}
+        # a role mapped onto a built-in field read anyway (origin, say) keeps its column
+        extra = [c for c in custom_fields_schema(mapped) if c[0] not in base]
+        return pa.schema(DEAL_BASE_SCHEMA + extra)
 
     @property
     def custom_field_keys(self) -> list[str]:
@@ -106,6 +111,8 @@ def deals_table(records: list[dict[str, Any]], mapping: DealMapping, what: str) 
         "expected_close_date": to_date(page["expected_close_date"], f"{what}: expected_close_date"),
         "probability": page["probability"],
         "lost_reason": page["lost_reason"],
+        "origin": page["origin"],
+        "products_count": page["products_count"],
         "is_deleted": is_deleted,
         "is_archived": pc.fill_null(page["is_archived"].combine_chunks(), False),
         "kpi_deal_type": deal_types(type_labels, mapping.deal_type_labels, mapping.notes),
@@ -114,6 +121,7 @@ def deals_table(records: list[dict[str, Any]], mapping: DealMapping, what: str) 
         "kpi_contract_end": date_values(page, fields.get("contract_end"), "deal"),
         "kpi_mrr": mrr,
         "kpi_mrr_currency": mrr_currency,
+        "kpi_channel": label_values(page, fields.get("channel"), "deal", mapping.notes),
     }
     live = pc.invert(is_deleted)
     missing_add = pc.sum(pc.and_(live, pc.is_null(columns["add_time"]))).as_py() or 0
@@ -188,6 +196,6 @@ def deals(
         updated_since,
         mapping.custom_field_keys,
         lambda records, what: deals_table(records, mapping, what),
-        filters={"status": status},
+        filters={"status": status, "include_fields": settings.DEAL_INCLUDE_FIELDS},
     )
     state["last_read_at"] = read_at.isoformat()  # committed with the load, not before

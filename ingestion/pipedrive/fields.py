@@ -32,6 +32,8 @@ ROLE_KINDS = {
     "contract_start": "date",
     "contract_end": "date",
     "mrr": "number",
+    "channel": "label",
+    "product_family": "label",
 }
 KIND_TYPES = {
     "label": ("enum", "set", *TEXT_TYPES),

@@ -27,6 +27,7 @@ class Options:
     history_workers: int
     deal_fields: Mapping[str, tuple[str, str]]
     organization_fields: Mapping[str, tuple[str, str]]
+    product_fields: Mapping[str, tuple[str, str]]
     team_field: str
     deal_type_labels: Mapping[str, str]
 

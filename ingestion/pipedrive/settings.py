@@ -13,8 +13,11 @@ DEFAULT_BASE_URL = "https://api.pipedrive.com"
 DEALS = "/api/v2/deals"
 ARCHIVED_DEALS = "/api/v2/deals/archived"
 DEAL_FIELDS = "/api/v2/dealFields"
+DEAL_PRODUCTS = "/api/v2/deals/products"  # line items of up to 100 deals a request
 ORGANIZATIONS = "/api/v2/organizations"
 ORGANIZATION_FIELDS = "/api/v2/organizationFields"
+PRODUCTS = "/api/v2/products"
+PRODUCT_FIELDS = "/api/v2/productFields"
 PIPELINES = "/api/v2/pipelines"
 STAGES = "/api/v2/stages"
 USERS = "/api/v1/users"
@@ -30,6 +33,10 @@ PAGE_SIZE = 500  # the API's maximum for v2 lists
 CHANGELOG_PAGE_SIZE = 500
 DEAL_STATUSES = "open,won,lost,deleted"
 LIVE_DEAL_STATUSES = "open,won,lost"  # a full refresh finds deletions by absence
+DEAL_IDS_PER_REQUEST = 100  # the most deal_ids GET /api/v2/deals/products takes
+# optional deal fields asked for: products_count spares the line-item request of a deal
+# without products
+DEAL_INCLUDE_FIELDS = "products_count"
 DELETED_DEALS_KEPT_DAYS = 30  # Pipedrive lists a deleted deal for 30 days, then forgets it
 
 # Records whose update_time lies up to this many seconds before the stored cursor are
@@ -54,6 +61,11 @@ DEAL_TYPE_FIELD = "Deal type"
 CONTRACT_START_FIELD = "Contract start"
 CONTRACT_END_FIELD = "Contract end"
 MRR_FIELD = "MRR"
+# The deal's acquisition channel: Pipedrive's built-in "Source channel" (field key
+# `channel`, a single option); a company that keeps it in a custom field names it here.
+CHANNEL_FIELD = "channel"
+# The product family: the products' built-in `category` field, or a custom product field.
+PRODUCT_FAMILY_FIELD = "category"
 # Pipedrive users have no custom fields: a user's team comes from Pipedrive's Teams
 # (the lowest-id active team the user belongs to), or from the user attribute named here.
 TEAM_FIELD = "legacy_teams"

@@ -1,13 +1,16 @@
-"""The Salesforce source: opportunities with their full stage history, accounts, users,
-stages, forecasting quotas and dated exchange rates, from the REST API.
+"""The Salesforce source: opportunities with their full stage history and line items,
+products, accounts, users, stages, forecasting quotas and dated exchange rates, from the
+REST API.
 
 Resources (tables of `raw_salesforce`):
 
 - `opportunities` (Opportunity), `opportunity_history` (OpportunityHistory: every stage,
-  amount and close-date change, so the pipeline can be rebuilt for any past day) and
-  `accounts` (Account): incremental on `SystemModstamp` through `queryAll`, merged on
-  `Id`; records deleted in Salesforce (`IsDeleted = true` in the recycle bin) are
-  deleted here (dlt `hard_delete` on `is_deleted`).
+  amount and close-date change, so the pipeline can be rebuilt for any past day),
+  `opportunity_line_items` (OpportunityLineItem: the deals' products with quantity,
+  sales price and total), `products` (Product2, for the family) and `accounts`
+  (Account): incremental on `SystemModstamp` through `queryAll`, merged on `Id`;
+  records deleted in Salesforce (`IsDeleted = true` in the recycle bin) are deleted
+  here (dlt `hard_delete` on `is_deleted`).
 - `users` (User, with the team field), `opportunity_stages` (OpportunityStage: order,
   default probability, won/closed), `forecasting_quotas` (ForecastingQuota, the quotas
   that become objectives), `periods` (Period, the quotas' periods), `currency_types`
@@ -16,9 +19,9 @@ Resources (tables of `raw_salesforce`):
   whole on every run, which also drops what was deleted.
 
 Fields that companies keep in custom fields (segment, region, industry, team, pipeline,
-deal type, contract start and end, MRR, lost reason) are read from the fields the
-settings name (`SOURCES__SALESFORCE__<NAME>_FIELD`); the defaults are in `settings.py`
-and docs/connectors/salesforce.md.
+deal type, contract start and end, MRR, lost reason, channel, deal and line cost) are
+read from the fields the settings name (`SOURCES__SALESFORCE__<NAME>_FIELD`); the
+defaults are in `settings.py` and docs/connectors/salesforce.md.
 
 The modules, one job each: `settings` (defaults, fields read per object), `errors`,
 `auth` (the client-credentials flow), `client` (HTTP, retries, API usage), `objects`
@@ -36,8 +39,8 @@ keeps their values out of its traces): either an External Client App's
 token on every run, kept in memory only), or an OAuth 2.0 access token in
 `SOURCES__SALESFORCE__ACCESS_TOKEN`, sent as a bearer header only. The app's "Run As"
 user is an integration user with a read-only permission set (API Enabled, Read and View
-All on Opportunity, Account, User, ForecastingQuota, Period, CurrencyType,
-DatedConversionRate) and OAuth scope `api` only. A token by hand:
+All on Opportunity (its line items follow it), Product2, Account, User, ForecastingQuota,
+Period, CurrencyType, DatedConversionRate) and OAuth scope `api` only. A token by hand:
 `curl -X POST https://<domain>.my.salesforce.com/services/oauth2/token
 -d grant_type=client_credentials -d client_id=<key> -d client_secret=<secret>`,
 or `ingestion.salesforce.auth.request_access_token`; then set
@@ -68,9 +71,11 @@ from ingestion.salesforce.resources import (
     modified_since,
     opportunities,
     opportunity_history,
+    opportunity_line_items,
     opportunity_stages,
     organization,
     periods,
+    products,
     users,
 )
 from ingestion.salesforce.settings import (
@@ -118,6 +123,9 @@ def salesforce_source(
     contract_end_field: str = DEFAULT_MAPPING.contract_end,
     mrr_field: str = DEFAULT_MAPPING.mrr,
     lost_reason_field: str = DEFAULT_MAPPING.lost_reason,
+    channel_field: str = DEFAULT_MAPPING.channel,
+    cost_field: str = DEFAULT_MAPPING.cost,
+    line_cost_field: str = DEFAULT_MAPPING.line_cost,
     deal_type_values: dict[str, str] | None = None,
     default_pipeline: str = DEFAULT_PIPELINE,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -195,6 +203,9 @@ def salesforce_source(
             "contract_end": contract_end_field,
             "mrr": mrr_field,
             "lost_reason": lost_reason_field,
+            "channel": channel_field,
+            "cost": cost_field,
+            "line_cost": line_cost_field,
         },
         deal_type_values=normalise_deal_type_values(deal_type_values),
         default_pipeline=default_pipeline.strip(),
@@ -206,6 +217,10 @@ def salesforce_source(
         opportunities(api, settings).apply_hints(incremental=modified_since(lookback_seconds)),
         opportunity_history(api).apply_hints(incremental=modified_since(lookback_seconds)),
         accounts(api, settings).apply_hints(incremental=modified_since(lookback_seconds)),
+        opportunity_line_items(api, settings).apply_hints(
+            incremental=modified_since(lookback_seconds)
+        ),
+        products(api).apply_hints(incremental=modified_since(lookback_seconds)),
         users(api, settings),
         opportunity_stages(api),
         forecasting_quotas(api),

@@ -27,6 +27,8 @@ ARROW_KIND = {
 # How a JSON value of each Salesforce field type is read before it is converted.
 _NUMBER_TYPES = {"double", "currency", "percent"}
 _INT_TYPES = {"int", "long"}
+# The field types SOQL's toLabel() translates (those with picklist values in describe).
+PICKLIST_TYPES = {"picklist", "multipicklist"}
 # Which Salesforce field types can feed a mapped column of each kind.
 COMPATIBLE = {
     "date": {"date", "datetime"},
@@ -66,10 +68,13 @@ class ResolvedField:
     path: tuple[str, ...]  # ("UserRole", "Name") for a relationship path
     kind: str
     sf_type: str
+    labelled: bool = False  # read with toLabel(): the option's label, not its API value
 
     @property
     def soql(self) -> str:
-        return ".".join(self.path)
+        path = ".".join(self.path)
+        # The record keeps the field's own name as key: the page schema is unchanged.
+        return f"toLabel({path})" if self.labelled else path
 
 
 @dataclass

@@ -36,7 +36,13 @@ class MappedField:
     explicit: bool  # set by the user (a missing field is an error) or the default
 
 
-MAPPED_KINDS = {"contract_start": "date", "contract_end": "date", "mrr": "money"}
+MAPPED_KINDS = {
+    "contract_start": "date",
+    "contract_end": "date",
+    "mrr": "money",
+    "cost": "money",
+    "line_cost": "money",
+}
 
 
 @dataclass(frozen=True)

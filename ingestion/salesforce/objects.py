@@ -20,6 +20,7 @@ from ingestion.common.paging import follow
 from ingestion.salesforce.client import API_VERSION_SETTING, SalesforceClient
 from ingestion.salesforce.describe import (
     COMPATIBLE,
+    PICKLIST_TYPES,
     Describe,
     ObjectSpec,
     ResolvedField,
@@ -28,7 +29,7 @@ from ingestion.salesforce.describe import (
 from ingestion.salesforce.errors import SalesforceConfigError, SalesforceRequestError
 from ingestion.salesforce.mapping import MappedField
 from ingestion.salesforce.pages import Page, build_soql, parse_page
-from ingestion.salesforce.settings import Field
+from ingestion.salesforce.settings import LABELLED, Field
 
 logger = logging.getLogger("crm_kpi.salesforce")
 
@@ -99,7 +100,8 @@ class SalesforceApi(SalesforceClient):
                     )
                 spec.absent.append(f.column)
                 continue
-            spec.fields.append(ResolvedField(f.column, resolved[0], f.kind, resolved[1]))
+            labelled = f.labelled and resolved[1] in PICKLIST_TYPES
+            spec.fields.append(ResolvedField(f.column, resolved[0], f.kind, resolved[1], labelled))
         for m in mapped:
             spec.kinds[m.column] = m.kind
             if not m.path:
@@ -132,7 +134,8 @@ class SalesforceApi(SalesforceClient):
                     f"the {m.column.replace('_', ' ')} needs a {' or '.join(sorted(allowed))} "
                     "field."
                 )
-            spec.fields.append(ResolvedField(m.column, path, m.kind, sf_type))
+            labelled = m.column in LABELLED and sf_type in PICKLIST_TYPES
+            spec.fields.append(ResolvedField(m.column, path, m.kind, sf_type, labelled))
         return spec
 
     def _suggest(self, sobject: str, path: str) -> str:

@@ -1,4 +1,4 @@
-"""The Salesforce source's ten dlt resources, one per object read, and their load hints.
+"""The Salesforce source's twelve dlt resources, one per object read, and their load hints.
 
 Kept apart from `salesforce_source`, which checks the settings and binds these to one
 org; every resource names its section (`salesforce`) because dlt would otherwise take
@@ -25,9 +25,11 @@ from ingestion.salesforce.settings import (
     FORECASTING_QUOTA_FIELDS,
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_HISTORY_FIELDS,
+    OPPORTUNITY_LINE_ITEM_FIELDS,
     OPPORTUNITY_STAGE_FIELDS,
     ORGANIZATION_FIELDS,
     PERIOD_FIELDS,
+    PRODUCT_FIELDS,
     USER_FIELDS,
     Field,
 )
@@ -87,6 +89,51 @@ def accounts(
 ) -> Iterator[pa.Table]:
     spec = api.object_spec("Account", ACCOUNT_FIELDS, settings.mapped("Account"))
     yield from api.changes(spec, modified.start_value)
+
+
+def _optional_changes(
+    api: SalesforceApi,
+    sobject: str,
+    fields: tuple[Field, ...],
+    settings: FieldSettings | None,
+    since: datetime | None,
+) -> Iterator[pa.Table]:
+    """The changes of an object only orgs with Products have: an empty table otherwise."""
+    mapped = settings.mapped(sobject) if settings is not None else []
+    if api.has_object(sobject):
+        yield from api.changes(api.object_spec(sobject, fields, mapped), since)
+        return
+    # Not before the pages: an empty table ahead of the first page makes dlt's lagged
+    # cursor skip its lag (the first page then fails dlt's own start-value check).
+    kinds = {f.column: f.kind for f in fields} | {m.column: m.kind for m in mapped}
+    yield raw_schema(kinds).empty_table()
+
+
+@dlt.resource(
+    name="opportunity_line_items",
+    section="salesforce",
+    incremental=modified_since(),
+    **CHANGED_RECORDS,
+)
+def opportunity_line_items(
+    api: SalesforceApi,
+    settings: FieldSettings,
+    modified: dlt.sources.incremental[datetime] = None,
+) -> Iterator[pa.Table]:
+    # A line item deleted with its opportunity comes back from queryAll with IsDeleted
+    # like one deleted on its own; staging also drops lines of opportunities not in raw.
+    yield from _optional_changes(
+        api, "OpportunityLineItem", OPPORTUNITY_LINE_ITEM_FIELDS, settings, modified.start_value
+    )
+
+
+@dlt.resource(
+    name="products", section="salesforce", incremental=modified_since(), **CHANGED_RECORDS
+)
+def products(
+    api: SalesforceApi, modified: dlt.sources.incremental[datetime] = None
+) -> Iterator[pa.Table]:
+    yield from _optional_changes(api, "Product2", PRODUCT_FIELDS, None, modified.start_value)
 
 
 # The objects below are small (users, stages, quotas, periods, rates): each run reads

@@ -60,6 +60,13 @@ class FieldMapping:
     contract_end: str = "Contract_End__c"  # Opportunity, date (inclusive)
     mrr: str = "MRR__c"  # Opportunity, monthly recurring revenue in the deal's currency
     lost_reason: str = "Loss_Reason__c"  # Opportunity
+    # The acquisition channel: Opportunity.LeadSource (standard picklist), read with
+    # toLabel() so the option's label is kept, not its API value.
+    channel: str = "LeadSource"  # Opportunity
+    # Salesforce has no standard cost field on Opportunity or OpportunityLineItem: the
+    # cost stays empty unless these name a (custom or formula) field that holds it.
+    cost: str = ""  # Opportunity, the deal's total cost in its currency
+    line_cost: str = ""  # OpportunityLineItem, the line's total cost (unit cost x quantity)
 
 
 DEFAULT_MAPPING = FieldMapping()
@@ -76,7 +83,12 @@ MAPPED_ON = {
     "contract_end": "Opportunity",
     "mrr": "Opportunity",
     "lost_reason": "Opportunity",
+    "channel": "Opportunity",
+    "cost": "Opportunity",
+    "line_cost": "OpportunityLineItem",
 }
+# Mapped columns read as their picklist label (SOQL toLabel) when the field is a picklist.
+LABELLED = frozenset({"channel"})
 
 # Opportunity.Type's standard picklist values (and common custom ones) to the one CRM
 # model's deal types; compared case-insensitively. Unlisted values become
@@ -109,6 +121,7 @@ class Field:
     path: str
     kind: str = "string"
     required: bool = True  # False: skipped when the org lacks it (CurrencyIsoCode)
+    labelled: bool = False  # a picklist read as its labels (SOQL toLabel), not its values
 
 
 # Standard fields read per object. Mapped fields (FieldMapping) are added at run time.
@@ -201,6 +214,35 @@ DATED_CONVERSION_RATE_FIELDS = (
     Field("conversion_rate", "ConversionRate", "double"),
     Field("start_date", "StartDate", "date"),
     Field("next_start_date", "NextStartDate", "date"),
+    Field("system_modstamp", "SystemModstamp", "datetime"),
+)
+# Line items (Opportunity Products) and the products they name: ListPrice is the price
+# book's, UnitPrice the sales price, TotalPrice the line's total after Discount.
+OPPORTUNITY_LINE_ITEM_FIELDS = (
+    Field("id", "Id"),
+    Field("opportunity_id", "OpportunityId"),
+    Field("product2_id", "Product2Id", required=False),  # API version 30.0 and later
+    Field("pricebook_entry_id", "PricebookEntryId"),
+    Field("name", "Name"),
+    Field("product_code", "ProductCode", required=False),
+    Field("quantity", "Quantity", "double"),
+    Field("unit_price", "UnitPrice", "money"),
+    Field("list_price", "ListPrice", "money"),
+    Field("discount", "Discount", "double", required=False),
+    Field("total_price", "TotalPrice", "money"),
+    Field("currency_iso_code", "CurrencyIsoCode", required=False),
+    Field("created_date", "CreatedDate", "datetime"),
+    Field("last_modified_date", "LastModifiedDate", "datetime"),
+    Field("is_deleted", "IsDeleted", "bool"),
+    Field("system_modstamp", "SystemModstamp", "datetime"),
+)
+PRODUCT_FIELDS = (
+    Field("id", "Id"),
+    Field("name", "Name"),
+    Field("product_code", "ProductCode"),
+    Field("family", "Family", labelled=True),
+    Field("is_active", "IsActive", "bool"),
+    Field("is_deleted", "IsDeleted", "bool"),
     Field("system_modstamp", "SystemModstamp", "datetime"),
 )
 ORGANIZATION_FIELDS = (

@@ -2,7 +2,8 @@
 
 Three runs of the real command line, shared by the tests of this module: the HubSpot
 portal and the same demo CRM exported as files (`crm-kpi run --source files`), side by
-side; then a deal is deleted in the portal and HubSpot runs again.
+side; then a deal and a line item of another deal are deleted in the portal and HubSpot
+runs again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class Runs:
     files: Path  # serving.duckdb of the files run on the same demo CRM
     after_delete: Path  # serving.duckdb of the HubSpot run after the delete
     env: dict[str, str]
+    first_build: Path  # build.duckdb of the first HubSpot run
+    files_build: Path  # build.duckdb of the files run
+    after_build: Path  # build.duckdb of the HubSpot run after the deletes
+    deleted_line: str  # the line item deleted before the second run (its HubSpot id)
 
 
 def _cli(env: dict[str, str], source: str, cwd: Path) -> subprocess.Popen:
@@ -71,7 +76,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
             "RUNTIME__DLTHUB_TELEMETRY": "false",
         }
     )
-    with serve_crm(demo_tables(DEALS, SEED)) as portal:
+    crm = demo_tables(DEALS, SEED)
+    with serve_crm(crm) as portal:
         # only the token and the base URL: every other HubSpot setting keeps its default
         hubspot_env = {
             **base,
@@ -90,8 +96,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         _finish(files_run, "crm-kpi run --source files")
         first = root / "hubspot-first.duckdb"
         shutil.copy(root / "hubspot" / "serving.duckdb", first)
+        first_build = root / "hubspot-first-build.duckdb"
+        shutil.copy(root / "hubspot" / "build.duckdb", first_build)
 
         portal.archive("deals", DELETED)
+        line = next(r for r in crm["deal_products"].to_pylist() if r["deal_id"] != DELETED)
+        line_key = portal.line_item_key(line["deal_id"], line["product_id"])
+        portal.archive("line_items", line_key)
         _finish(_cli(hubspot_env, "hubspot", root), "crm-kpi run --source hubspot (again)")
         return Runs(
             portal,
@@ -99,6 +110,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
             root / "files" / "serving.duckdb",
             root / "hubspot" / "serving.duckdb",
             hubspot_env,
+            first_build,
+            root / "files" / "build.duckdb",
+            root / "hubspot" / "build.duckdb",
+            portal.hubspot_id("line_items", line_key),
         )
 
 
@@ -159,3 +174,26 @@ def test_a_deal_deleted_in_hubspot_is_gone_from_the_marts(runs: Runs) -> None:
         query(runs.after_delete, sql, [created])[0][0]
         == query(runs.hubspot, sql, [created])[0][0] - 1
     )
+
+
+LINES = """
+    SELECT product_name, product_family, quantity, unit_price, amount, currency, cost,
+           count(*) OVER (PARTITION BY opportunity_id) AS lines_of_deal
+    FROM intermediate.int_opportunity_products
+    ORDER BY ALL
+"""
+
+
+def test_line_items_equal_the_files_deal_products(runs: Runs) -> None:
+    hubspot, files = query(runs.first_build, LINES), query(runs.files_build, LINES)
+    assert len(hubspot) > DEALS  # deals sell several products
+    assert hubspot == files
+
+
+def test_a_line_item_deleted_in_hubspot_is_gone_after_the_next_run(runs: Runs) -> None:
+    sql = "SELECT count(*) FROM intermediate.int_opportunity_products WHERE line_id = ?"
+    gone = [f"hubspot:{runs.deleted_line}"]
+    assert query(runs.first_build, sql, gone) == [(1,)]
+    assert query(runs.after_build, sql, gone) == [(0,)]
+    count = "SELECT count(*) FROM raw_hubspot.line_items WHERE id = ?"
+    assert query(runs.after_build, count, [runs.deleted_line]) == [(0,)]

@@ -25,6 +25,14 @@ SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
 REGIONS = ("EMEA", "North America", None)
 INDUSTRIES = ("Software", "Finance", "Retail")
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+CHANNELS = ("Website", "Partner", "Referral", None)
+# code, name, family, unit cost (None: the CRM knows no cost)
+PRODUCTS = (
+    ("SKU-1", "Platform", "Software", Decimal("12.50")),
+    ("SKU-2", "Seats", "Software", Decimal("3.00")),
+    ("SKU-3", "Onboarding", "Services", None),
+    ("SKU-4", "Mixer", None, Decimal("40.00")),
+)
 
 
 def make_crm(deals: int = 60, seed: int = 7) -> dict[str, pa.Table]:
@@ -32,7 +40,9 @@ def make_crm(deals: int = 60, seed: int = 7) -> dict[str, pa.Table]:
 
     Every deal starts in its pipeline's first stage at created_at and moves forward;
     closed deals stay in the stage they reached. Some deals carry a deal type, a
-    contract and an MRR; amounts are in EUR or USD with cents.
+    contract and an MRR; amounts are in EUR or USD with cents. Most deals have a channel
+    and one to three product lines (every third deal none); a line's cost is its
+    quantity times its product's unit cost, as Pipedrive's catalog keeps it.
     """
     rng = random.Random(seed)
     owners = {
@@ -58,6 +68,7 @@ def make_crm(deals: int = 60, seed: int = 7) -> dict[str, pa.Table]:
             stages["display_order"].append(order)
     deal_rows: dict[str, list[Any]] = {c.name: [] for c in ENTITIES["deals"].columns}
     history: dict[str, list[Any]] = {"deal_id": [], "stage": [], "entered_at": []}
+    lines: dict[str, list[Any]] = {c.name: [] for c in ENTITIES["deal_products"].columns}
     for n in range(deals):
         deal_id = f"D{n:04d}"
         pipeline = "New Business" if n % 4 else "Renewals"
@@ -96,12 +107,27 @@ def make_crm(deals: int = 60, seed: int = 7) -> dict[str, pa.Table]:
             (Decimal(rng.randrange(10_000, 500_000)) / 100) if recurring else None
         )
         deal_rows["lost_reason"].append("Price" if status == "lost" else None)
+        deal_rows["channel"].append(CHANNELS[n % len(CHANNELS)])
+        deal_rows["cost"].append(None)
+        for code, name, family, unit_cost in rng.sample(PRODUCTS, 0 if n % 3 == 0 else 1 + n % 3):
+            quantity = rng.randrange(1, 5)
+            price = Decimal(rng.randrange(1_000, 50_000)) / 100
+            lines["deal_id"].append(deal_id)
+            lines["product_id"].append(code)
+            lines["product_name"].append(name)
+            lines["product_family"].append(family)
+            lines["quantity"].append(Decimal(quantity))
+            lines["unit_price"].append(price)
+            lines["amount"].append(price * quantity - (Decimal("5.00") if n % 2 else 0))
+            lines["currency"].append(deal_rows["currency"][-1])
+            lines["cost"].append(None if unit_cost is None else unit_cost * quantity)
     tables = {
         "owners": owners,
         "accounts": accounts,
         "stages": stages,
         "deals": deal_rows,
         "stage_history": history,
+        "deal_products": lines,
     }
     return {
         name: pa.Table.from_pydict(columns, schema=ENTITIES[name].schema)
@@ -139,8 +165,16 @@ RAW_TABLES = (
     "users",
     "teams",
     "goals",
+    "deal_products",
+    "products",
+    "product_prices",
 )
-KEYS = {"stage_history": "deal_id, seq", "goals": "id"}
+KEYS = {
+    "stage_history": "deal_id, seq",
+    "goals": "id",
+    "deal_products": "deal_id, id",
+    "product_prices": "product_id, currency",
+}
 
 
 def snapshot(workdir: Path) -> dict[str, list[tuple[Any, ...]]]:

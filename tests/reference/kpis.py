@@ -46,10 +46,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 import numpy as np
 import pandas as pd
 
+from tests.reference.margins import deal_costs, products_table
+
 NONE = "(none)"
 COMPANY = "all"
 GRAINS = ("day", "week", "month", "quarter", "year")
-DEAL_SCOPE_TYPES = ("company", "team", "owner", "segment", "region", "pipeline")
+DEAL_SCOPE_TYPES = ("company", "team", "owner", "segment", "region", "pipeline", "channel")
 ACCOUNT_SCOPE_TYPES = ("company", "segment", "region")
 STATUSES = ("open", "won", "lost")
 
@@ -65,8 +67,22 @@ DEAL_METRICS = {
     "pipeline_value": "currency",
     "weighted_pipeline_value": "currency",
     "new_customers": "count",
+    "gross_margin": "currency",
+    "margin_rate": "ratio",
+    "repeat_purchase_rate": "ratio",
+    "won_revenue_share": "ratio",
+    "won_deals_share": "ratio",
+    "new_customers_share": "ratio",
 }
-ACCOUNT_METRICS = {"churn_rate": "ratio", "arpa": "currency", "ltv": "currency"}
+ACCOUNT_METRICS = {
+    "churn_rate": "ratio",
+    "arpa": "currency",
+    "ltv": "currency",
+    "active_customers": "count",
+    "active_customers_share": "ratio",
+    "retention_rate": "ratio",
+    "customer_tenure_days": "days",
+}
 METRICS = {**DEAL_METRICS, **ACCOUNT_METRICS}
 
 OUTPUT_COLUMNS = (
@@ -331,6 +347,11 @@ def _read_deals(
                 _date(v, f"deals {lab}, column 'contract_end'")
                 for lab, v in zip(labels, optional_column("contract_end"), strict=True)
             ],
+            "channel": [_text(v) for v in optional_column("channel")],
+            "cost": [
+                _decimal(v, f"deals {lab}, column 'cost'")
+                for lab, v in zip(labels, optional_column("cost"), strict=True)
+            ],
             "created_at": created_at,
             "closed_at": closed_at,
             "created_date": _local_dates(created_at, tz),
@@ -429,14 +450,18 @@ def _convert_currency(
     fx: dict[str, tuple[list[date], list[Decimal]]],
     reporting_currency: str,
 ) -> pd.DataFrame:
-    amounts, mrrs = [], []
+    amounts, mrrs, rates, rate_days = [], [], [], []
     for row in deals.itertuples():
         closed = row.status in ("won", "lost") and row.closed_date is not None
         rate_day = row.closed_date if closed else row.created_date
         rate = _rate(fx, row.currency, rate_day, reporting_currency, row.label)
         amounts.append(_money_times(row.amount if row.amount is not None else ZERO, rate))
         mrrs.append(None if row.mrr is None else _money_times(row.mrr, rate))
+        rates.append(rate)
+        rate_days.append(rate_day)
     deals = deals.copy()
+    deals["fx_rate"] = pd.Series(rates, index=deals.index, dtype=object)
+    deals["fx_date"] = pd.Series(rate_days, index=deals.index, dtype=object)
     deals["amount_reporting"] = pd.Series(amounts, index=deals.index, dtype=object)
     deals["mrr_reporting"] = pd.Series(mrrs, index=deals.index, dtype=object)
     return deals
@@ -524,6 +549,7 @@ def _add_scopes(
     deals["scope_segment"] = [place_of.get(a, (NONE, NONE))[0] for a in deals["account_id"]]
     deals["scope_region"] = [place_of.get(a, (NONE, NONE))[1] for a in deals["account_id"]]
     deals["scope_pipeline"] = [p or NONE for p in deals["pipeline"]]
+    deals["scope_channel"] = [c or NONE for c in deals["channel"]]
     return deals, team_of, place_of
 
 
@@ -541,6 +567,7 @@ def _scope_universes(
         "segment": {seg for seg, _ in place_of.values()},
         "region": {reg for _, reg in place_of.values()},
         "pipeline": set(stage_pipelines),
+        "channel": set(),
     }
     for scope_type in DEAL_SCOPE_TYPES:
         universes[scope_type] |= set(deals[f"scope_{scope_type}"])
@@ -674,7 +701,18 @@ def _deal_metrics(
 ) -> pd.DataFrame:
     """One row per (period, deal scope) with the deal metrics' parts as columns."""
     long = _long_scopes(deals, DEAL_SCOPE_TYPES).merge(
-        deals[["status", "created_date", "closed_date", "amount_reporting", "first_win"]],
+        deals[
+            [
+                "status",
+                "created_date",
+                "closed_date",
+                "amount_reporting",
+                "margin_reporting",
+                "first_win",
+                "account_id",
+                "first_win_date",
+            ]
+        ],
         left_on="row",
         right_index=True,
     )
@@ -696,18 +734,39 @@ def _deal_metrics(
         won_revenue=("amount_reporting", _decimal_sum),
         sales_cycle_days=("cycle_days", "median"),
         new_customers=("first_win", "sum"),
+        gross_margin=("margin_reporting", _decimal_sum),
+    )
+    # repeat purchase: the accounts buying in the period, and those whose first win
+    # closed before the period's start
+    buyers = won[won["account_id"].notna()].copy()
+    buyers["repeat"] = np.array(
+        [f < p for f, p in zip(buyers["first_win_date"], buyers["period_start"], strict=True)],
+        dtype=bool,
+    )
+    buyer_parts = buyers.groupby(KEYS).agg(buyers=("account_id", "nunique"))
+    repeat_parts = (
+        buyers[buyers["repeat"].to_numpy(dtype=bool)]
+        .groupby(KEYS)
+        .agg(repeat_buyers=("account_id", "nunique"))
     )
     lost_parts = closed[closed["status"] == "lost"].groupby(KEYS).agg(lost_deals=("row", "size"))
     created = long.assign(period_start=[start_of[d] for d in long["created_date"]])
     created_parts = created.groupby(KEYS).agg(deals_created=("row", "size"))
 
     grid = _grid(period_frame, universes, DEAL_SCOPE_TYPES)
-    for parts in (won_parts, lost_parts, created_parts):
+    for parts in (won_parts, lost_parts, created_parts, buyer_parts, repeat_parts):
         grid = grid.merge(parts.reset_index(), on=KEYS, how="left")
     grid = grid.merge(snapshots, on=["t_date", "scope_type", "scope_value"], how="left")
-    for column in ("won_deals", "lost_deals", "deals_created", "new_customers"):
+    for column in (
+        "won_deals",
+        "lost_deals",
+        "deals_created",
+        "new_customers",
+        "buyers",
+        "repeat_buyers",
+    ):
         grid[column] = grid[column].fillna(0).astype(int)
-    for column in ("won_revenue", "pipeline_value", "weighted_pipeline_value"):
+    for column in ("won_revenue", "pipeline_value", "weighted_pipeline_value", "gross_margin"):
         grid[column] = [ZERO if _is_null(v) else v for v in grid[column]]
     return grid
 
@@ -748,6 +807,15 @@ def _account_metrics(
 
     # Every day a period starts on, and every day after a period's last day.
     days = sorted(set(period_frame["period_start"]) | set(period_frame["next_start"]))
+    # each account's first contract start (of the contracts that make it active)
+    first_start = np.zeros(len(accounts), dtype=np.int64)
+    first_start[:] = np.iinfo(np.int64).max
+    for start, end, account in zip(
+        contracts["contract_start"], contracts["contract_end"], contracts["account_id"], strict=True
+    ):
+        if start <= end:
+            a = account_index[account]
+            first_start[a] = min(first_start[a], start.toordinal())
     first, last = days[0].toordinal(), days[-1].toordinal()
     active = np.zeros((last - first + 1, len(accounts)), dtype=bool)  # [day - first, account]
     starts = np.array([d.toordinal() for d in contracts["contract_start"]], np.int64)
@@ -775,15 +843,40 @@ def _account_metrics(
         still_active = active[after - first]
         accounts_active = active_on_s.astype(np.int64) @ membership
         churned = (active_on_s & ~still_active).astype(np.int64) @ membership
+        # at t: active on the snapshot day (t - 1 day), with the days since each one's
+        # first contract start
+        snapshot = period.t_date.toordinal() - 1
+        active_at_t = active[snapshot - first]
+        customers = active_at_t.astype(np.int64) @ membership
+        tenure = np.where(active_at_t, snapshot - first_start, 0) @ membership
         running = (starts <= s) & (s <= ends)
         mrr_sum = np.full(len(keys), ZERO, dtype=object)
         for column in range(3):
             np.add.at(mrr_sum, contract_keys[running, column], mrr[running])
         rows.extend(
-            (period.period_start, t, v, int(churned[k]), int(accounts_active[k]), mrr_sum[k])
+            (
+                period.period_start,
+                t,
+                v,
+                int(churned[k]),
+                int(accounts_active[k]),
+                mrr_sum[k],
+                int(customers[k]),
+                int(tenure[k]),
+            )
             for k, (t, v) in enumerate(keys)
         )
-    parts = pd.DataFrame(rows, columns=[*KEYS, "churned_accounts", "active_accounts", "active_mrr"])
+    parts = pd.DataFrame(
+        rows,
+        columns=[
+            *KEYS,
+            "churned_accounts",
+            "active_accounts",
+            "active_mrr",
+            "active_customers",
+            "tenure_days",
+        ],
+    )
     grid = _grid(period_frame, universes, ACCOUNT_SCOPE_TYPES)
     return grid.merge(parts, on=KEYS, how="left")
 
@@ -867,6 +960,56 @@ def _deal_rows(grid: pd.DataFrame, grain: str, currency: str) -> list[pd.DataFra
             [float(v) for v in grid["weighted_pipeline_value"]],
         ),
         _rows(grid, grain, "new_customers", "count", [float(v) for v in grid["new_customers"]]),
+        *_margin_and_share_rows(grid, grain, currency, revenue, won),
+    ]
+
+
+def _company_values(grid: pd.DataFrame, values: list[float]) -> list[float]:
+    """Each row's period value of the company scope, for the shares."""
+    company_of = {
+        p: v
+        for p, t, v in zip(grid["period_start"], grid["scope_type"], values, strict=True)
+        if t == "company"
+    }
+    return [company_of[p] for p in grid["period_start"]]
+
+
+def _share_rows(grid: pd.DataFrame, grain: str, metric: str, values: list[float]) -> pd.DataFrame:
+    company = _company_values(grid, values)
+    shares = [_ratio(v, c) for v, c in zip(values, company, strict=True)]
+    return _rows(grid, grain, metric, "ratio", shares, values, company)
+
+
+def _margin_and_share_rows(
+    grid: pd.DataFrame, grain: str, currency: str, revenue: list[float], won: list[float]
+) -> list[pd.DataFrame]:
+    margin = [float(v) for v in grid["gross_margin"]]
+    buyers = [float(v) for v in grid["buyers"]]
+    repeat = [float(v) for v in grid["repeat_buyers"]]
+    new = [float(v) for v in grid["new_customers"]]
+    return [
+        _rows(grid, grain, "gross_margin", currency, margin),
+        _rows(
+            grid,
+            grain,
+            "margin_rate",
+            "ratio",
+            [_ratio(m, r) for m, r in zip(margin, revenue, strict=True)],
+            margin,
+            revenue,
+        ),
+        _rows(
+            grid,
+            grain,
+            "repeat_purchase_rate",
+            "ratio",
+            [_ratio(r, b) for r, b in zip(repeat, buyers, strict=True)],
+            repeat,
+            buyers,
+        ),
+        _share_rows(grid, grain, "won_revenue_share", revenue),
+        _share_rows(grid, grain, "won_deals_share", won),
+        _share_rows(grid, grain, "new_customers_share", new),
     ]
 
 
@@ -885,9 +1028,27 @@ def _account_rows(
     arpa_num = [float(v) for v in grid["active_mrr"]]
     arpa_den = [float(v) for v in grid["active_accounts"]]
     arpa = [_ratio(m, a) for m, a in zip(arpa_num, arpa_den, strict=True)]
+    retention_num = [
+        None if a is None else a - c for c, a in zip(churn_num, churn_den, strict=True)
+    ]
+    retention = [None if c is None else 1 - c for c in churn]
+    customers = [float(v) for v in grid["active_customers"]]
+    tenure = [float(v) for v in grid["tenure_days"]]
     frames = [
         _rows(grid, grain, "churn_rate", "ratio", churn, churn_num, churn_den),
         _rows(grid, grain, "arpa", currency, arpa, arpa_num, arpa_den),
+        _rows(grid, grain, "active_customers", "count", customers),
+        _share_rows(grid, grain, "active_customers_share", customers),
+        _rows(grid, grain, "retention_rate", "ratio", retention, retention_num, churn_den),
+        _rows(
+            grid,
+            grain,
+            "customer_tenure_days",
+            "days",
+            [_ratio(t, c) for t, c in zip(tenure, customers, strict=True)],
+            tenure,
+            customers,
+        ),
     ]
     if grain == "month":
         frames.append(_ltv_rows(grid, churn, arpa, currency, gross_margin))
@@ -981,7 +1142,17 @@ def compute_kpis(
     deals = _apply_as_of_cut(_read_deals(tables, source, tz), as_of)
     if deals.empty:  # no deal created by as_of: no period holds a creation date
         return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})
-    deals = _convert_currency(deals, _read_fx_rates(tables), currency_code)
+    fx = _read_fx_rates(tables)
+    deals = _convert_currency(deals, fx, currency_code)
+    deals = deal_costs(
+        deals,
+        products_table(tables),
+        source,
+        lambda code, day, label: _rate(fx, code, day, currency_code, label),
+        margin,
+        _money_times,
+        _decimal,
+    )
     history = _read_history(tables, source, tz, deals, as_of)
     probabilities, stage_pipelines = _read_probabilities(tables)
 
@@ -1002,6 +1173,14 @@ def compute_kpis(
     )
     deals, team_of, place_of = _add_scopes(deals, owners, accounts)
     deals["first_win"] = _first_wins(deals)
+    first_win_date = {
+        a: d
+        for a, d, f in zip(
+            deals["account_id"], deals["closed_date"], deals["first_win"], strict=True
+        )
+        if f
+    }
+    deals["first_win_date"] = [first_win_date.get(a) for a in deals["account_id"]]
     universes = _scope_universes(deals, team_of, place_of, stage_pipelines)
 
     first_day = min(deals["created_date"])

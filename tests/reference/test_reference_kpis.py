@@ -825,6 +825,8 @@ def test_every_metric_has_a_row_for_every_period_and_scope_value() -> None:
         "region": {"emea", "na", "(none)"},
         # stages' pipelines plus the deals'
         "pipeline": {"new", "partner", "renewals"},
+        # the deals' channels: neither has one
+        "channel": {"(none)"},
     }
     # days Jan 30 .. Feb 5; ISO weeks of Jan 29 and Feb 5; months Jan, Feb; Q1; 2024
     period_counts = {"day": 7, "week": 2, "month": 2, "quarter": 1, "year": 1}

@@ -34,15 +34,8 @@ FAST_RETRIES = {"max_attempts": 4, "backoff_factor": 0.01, "max_retry_delay": 5.
 
 
 def crm_tables(config: DemoConfig = DEMO) -> dict[str, pa.Table]:
-    crm = DemoCRM(config)
-    return {
-        "deals": pa.concat_tables(list(crm.deals())),
-        "stage_history": pa.concat_tables(list(crm.stage_history())),
-        "accounts": pa.concat_tables(list(crm.accounts())),
-        "owners": crm.owners(),
-        "stages": crm.stages(),
-        "fx_rates": crm.fx_rates(),
-    }
+    """The demo CRM as files-contract tables, deal products and channels included."""
+    return DemoCRM(config).tables()
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +80,8 @@ def rows(workdir: Path, sql: str, params: list[Any] | None = None) -> list[tuple
 RAW_TABLES = (
     "opportunities",
     "opportunity_history",
+    "opportunity_line_items",
+    "products",
     "accounts",
     "users",
     "opportunity_stages",
@@ -136,6 +131,31 @@ QUOTAS_Q1 = pa.table(
     },
     schema=QUOTAS,
 )
+COST_FIELD = "Cost__c"  # on Opportunity and OpportunityLineItem of the fake org
+
+
+def add_line(
+    server: FakeSalesforce, opportunity: str, product: str, quantity: float, unit_price: float
+) -> str:
+    """A new line item of `product` on `opportunity`, in the opportunity's currency."""
+    currency = server.org.con.execute(
+        'SELECT "CurrencyIsoCode" FROM "Opportunity" WHERE "Id" = ?', [opportunity]
+    ).fetchone()[0]
+    return server.org.insert(
+        "OpportunityLineItem",
+        OpportunityId=opportunity,
+        Product2Id=product,
+        PricebookEntryId=f"01uFAKE{product}",
+        Name=f"Opportunity {opportunity} {product}",
+        Quantity=quantity,
+        UnitPrice=unit_price,
+        ListPrice=unit_price,
+        TotalPrice=quantity * unit_price,
+        Cost__c=round(quantity * unit_price / 2, 2),
+        CurrencyIsoCode=currency,
+    )
+
+
 _ISOLATED = ("CRM_KPI_", "SOURCES__", "DESTINATION__", "RUNTIME__", "DAGSTER_HOME")
 
 
@@ -146,6 +166,8 @@ class EndToEnd:
     files: Path  # data dir of the files run of the same CRM
     first_run_serving: Path  # serving.duckdb after the first salesforce run
     extra_deal: str  # in Salesforce for the first run only, deleted before the second
+    extra_deal_line: str  # a line item of extra_deal, deleted with it
+    extra_line: str  # a line item added to a demo deal, deleted before the second run
     first_run_output: str
     queries: list[str]  # SOQL of the opportunity queries, both runs
     token: str
@@ -208,9 +230,16 @@ def end_to_end(tmp_path_factory: pytest.TempPathFactory) -> EndToEnd:
             IsWon=False,
             CreatedDate=datetime(2026, 3, 10, 9, 30, tzinfo=UTC),
         )
+        extra_deal_line = add_line(server, extra, "P-100", quantity=2, unit_price=100.0)
+        extra_line = add_line(
+            server, str(crm["deals"]["deal_id"][0]), "P-400", quantity=1, unit_price=999.0
+        )
         only_token = {
             "SOURCES__SALESFORCE__ACCESS_TOKEN": server.token,
             "SOURCES__SALESFORCE__BASE_URL": server.url,
+            # Salesforce has no standard cost: the fake org's are custom Cost__c fields.
+            "SOURCES__SALESFORCE__COST_FIELD": COST_FIELD,
+            "SOURCES__SALESFORCE__LINE_COST_FIELD": COST_FIELD,
         }
         as_of = ("--as-of", AS_OF.isoformat())
         salesforce, files = root / "salesforce", root / "files"
@@ -224,11 +253,21 @@ def end_to_end(tmp_path_factory: pytest.TempPathFactory) -> EndToEnd:
         shutil.copy(salesforce / "serving.duckdb", first_serving)
 
         server.org.delete("Opportunity", extra)
+        server.org.delete("OpportunityLineItem", extra_line)
         _finish(
             _cli(salesforce, objectives, only_token, "--source", "salesforce", *as_of),
             "the second salesforce run",
         )
         queries = server.queries_of("Opportunity")
     return EndToEnd(
-        crm, salesforce, files, first_serving, extra, first_output, queries, server.token
+        crm,
+        salesforce,
+        files,
+        first_serving,
+        extra,
+        extra_deal_line,
+        extra_line,
+        first_output,
+        queries,
+        server.token,
     )

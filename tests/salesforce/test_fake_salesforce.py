@@ -173,6 +173,43 @@ def test_describe_names_fields_types_and_relationships(fake: FakeSalesforce) -> 
     assert missing.status_code == 404 and missing.json()[0]["errorCode"] == "NOT_FOUND"
 
 
+def test_picklists_have_values_and_labels_and_to_label_reads_the_labels(
+    fake: FakeSalesforce,
+) -> None:
+    fields = {
+        f["name"]: f for f in get(fake, f"{V}/sobjects/Opportunity/describe").json()["fields"]
+    }
+    options = {o["value"]: o["label"] for o in fields["LeadSource"]["picklistValues"]}
+    assert options["Trade_show"] == "Trade show"  # a stored API value is not its label
+    assert fields["Amount"]["picklistValues"] == []
+    q = "SELECT Id, LeadSource, toLabel(LeadSource) FROM Opportunity"
+    assert soql(fake, q).json()[0]["message"] == "duplicate field selected: LeadSource"
+    plain = soql(fake, "SELECT Id, LeadSource FROM Opportunity ORDER BY Id").json()["records"]
+    labelled = soql(fake, "SELECT Id, toLabel(LeadSource) FROM Opportunity ORDER BY Id").json()
+    assert [r["LeadSource"] for r in labelled["records"]] == [
+        options.get(r["LeadSource"], r["LeadSource"]) for r in plain
+    ]
+    assert "Trade show" in {r["LeadSource"] for r in labelled["records"]}
+    refused = soql(fake, "SELECT toLabel(Name) FROM Opportunity")
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert parse_soql("SELECT Id, toLabel(Family) FROM Product2").labelled == {"family"}
+
+
+def test_line_items_are_products_of_opportunities(fake: FakeSalesforce, crm: dict) -> None:
+    body = soql(
+        fake,
+        "SELECT Id, OpportunityId, Product2.Name, Quantity, UnitPrice, TotalPrice "
+        "FROM OpportunityLineItem",
+    ).json()
+    assert body["totalSize"] == crm["deal_products"].num_rows
+    record = body["records"][0]
+    assert record["attributes"]["type"] == "OpportunityLineItem"
+    assert record["Product2"]["attributes"]["type"] == "Product2"
+    assert set(record) == {
+        "attributes", "Id", "OpportunityId", "Product2", "Quantity", "UnitPrice", "TotalPrice"
+    }  # fmt: skip
+
+
 def test_the_client_credentials_flow_issues_a_usable_token(fake: FakeSalesforce) -> None:
     token_url = f"{fake.url}/services/oauth2/token"
     refused = requests.post(token_url, data={"grant_type": "password"}, timeout=30)

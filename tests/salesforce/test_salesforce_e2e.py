@@ -1,6 +1,7 @@
 """`crm-kpi run --source salesforce` end to end, against the fake Salesforce.
 
-Only the token and the base URL are set. The same demo CRM loaded through the files
+Only the token, the base URL and the fields of the deal and line costs (Salesforce has no
+standard ones) are set. The same demo CRM loaded through the files
 source gives the same `marts.kpi_values`, row for row; a deal deleted in Salesforce
 between two runs leaves the marts; Salesforce quotas become objectives.
 """

@@ -45,7 +45,10 @@ def test_opportunities_come_back_as_the_crm_had_them(staged) -> None:
                CASE WHEN owner_id IS NOT NULL THEN 'salesforce:' || owner_id END,
                pipeline, stage, status, amount, currency, created_at,
                closed_at, coalesce(deal_type, 'new_business'), contract_start, contract_end,
-               mrr, lost_reason, coalesce(updated_at, created_at)
+               mrr, lost_reason, coalesce(updated_at, created_at),
+               -- the channel's label (LeadSource is stored as an API value); the cost
+               -- from the custom field SOURCES__SALESFORCE__COST_FIELD names
+               nullif(trim(channel), ''), cost
         FROM crm_deals
     """
     actual = "SELECT * FROM staging.stg_salesforce__opportunities"
@@ -54,6 +57,48 @@ def test_opportunities_come_back_as_the_crm_had_them(staged) -> None:
         con.execute("SELECT count(*) FROM staging.stg_salesforce__opportunities").fetchone()[0]
         == 300
     )
+
+
+def test_opportunity_products_come_back_as_the_crm_had_them(staged, end_to_end) -> None:
+    con, crm = staged
+    assert crm["deal_products"].num_rows > 300  # several lines a deal: something to compare
+    expected = """
+        SELECT 'salesforce:' || deal_id, 'salesforce', 'salesforce:' || product_id,
+               product_name, product_family, quantity, unit_price, amount, currency, cost
+        FROM crm_deal_products
+    """
+    actual = """
+        SELECT opportunity_id, source, product_id, product_name, product_family, quantity,
+               unit_price, amount, currency, cost
+        FROM staging.stg_salesforce__opportunity_products
+    """
+    assert difference(con, expected, actual) == []
+    # The line deleted on its own and the line of the deleted deal left raw and staging.
+    gone = [end_to_end.extra_line, end_to_end.extra_deal_line]
+    assert con.execute(
+        "SELECT count(*) FROM raw_salesforce.opportunity_line_items WHERE id IN (?, ?)", gone
+    ).fetchone() == (0,)
+    staged_ids = {
+        r[0]
+        for r in con.execute(
+            "SELECT line_id FROM staging.stg_salesforce__opportunity_products"
+        ).fetchall()
+    }
+    assert len(staged_ids) == crm["deal_products"].num_rows
+    assert not staged_ids & {f"salesforce:{i}" for i in gone}
+    # The contract's columns, in its order and types.
+    columns = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
+        "'staging' AND table_name = 'stg_salesforce__opportunity_products' "
+        "ORDER BY ordinal_position"
+    ).fetchall()
+    assert columns == [
+        ("line_id", "VARCHAR"), ("opportunity_id", "VARCHAR"), ("source", "VARCHAR"),
+        ("product_id", "VARCHAR"), ("product_name", "VARCHAR"), ("product_family", "VARCHAR"),
+        ("quantity", "DECIMAL(18,4)"), ("unit_price", "DECIMAL(18,2)"),
+        ("amount", "DECIMAL(18,2)"), ("currency", "VARCHAR"), ("cost", "DECIMAL(18,2)"),
+        ("updated_at", "TIMESTAMP WITH TIME ZONE"),
+    ]  # fmt: skip
 
 
 def test_stage_history_drops_the_rows_that_change_no_stage(staged) -> None:

@@ -24,7 +24,9 @@ renamed as (
         cast(contract_end as date) as contract_end,
         cast(mrr as decimal(18, 2)) as mrr,
         lost_reason,
-        cast(coalesce(updated_at, created_at) as timestamptz) as updated_at
+        cast(coalesce(updated_at, created_at) as timestamptz) as updated_at,
+        nullif(trim(channel), '') as channel,
+        cast(cost as decimal(18, 2)) as cost
     from source
 )
 
@@ -110,6 +112,31 @@ renamed as (
         cast(date as date) as date,
         currency,
         cast(rate as decimal(18, 8)) as rate
+    from source
+)
+
+select * from renamed
+{%- endmacro %}
+
+{% macro files_contract_opportunity_products(source_name) -%}
+with source as (
+    select * from {{ source('raw_' ~ source_name, 'deal_products') }}
+),
+
+renamed as (
+    select
+        '{{ source_name }}:' || deal_id || ':' || product_id as line_id,
+        '{{ source_name }}:' || deal_id as opportunity_id,
+        '{{ source_name }}' as source,
+        '{{ source_name }}:' || product_id as product_id,
+        coalesce(nullif(trim(product_name), ''), product_id) as product_name,
+        nullif(trim(product_family), '') as product_family,
+        cast(quantity as decimal(18, 4)) as quantity,
+        cast(unit_price as decimal(18, 2)) as unit_price,
+        cast(amount as decimal(18, 2)) as amount,
+        upper(currency) as currency,
+        cast(cost as decimal(18, 2)) as cost,
+        cast(null as timestamptz) as updated_at
     from source
 )
 

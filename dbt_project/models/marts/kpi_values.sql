@@ -6,7 +6,10 @@
     'kpi_won_deals', 'kpi_lost_deals', 'kpi_win_rate', 'kpi_won_revenue',
     'kpi_avg_deal_size', 'kpi_deals_created', 'kpi_sales_cycle_days',
     'kpi_pipeline_value', 'kpi_weighted_pipeline_value', 'kpi_new_customers',
-    'kpi_churn_rate', 'kpi_arpa', 'kpi_ltv'] %}
+    'kpi_churn_rate', 'kpi_arpa', 'kpi_ltv', 'kpi_gross_margin', 'kpi_margin_rate',
+    'kpi_active_customers', 'kpi_repeat_purchase_rate', 'kpi_retention_rate',
+    'kpi_customer_tenure_days', 'kpi_won_revenue_share', 'kpi_new_customers_share',
+    'kpi_won_deals_share', 'kpi_active_customers_share'] %}
 
 with unioned as (
     {%- for model in kpi_models %}

@@ -17,6 +17,11 @@ It speaks the shapes of HubSpot's CRM v3 API (developers.hubspot.com, API refere
   history, no associations, no archived records.
 - `POST .../batch/read` (<= 100 inputs, 50 with history; 207 with `errors` for unknown ids),
   `POST /crm/v4/associations/deals/companies/batch/read` (primary = typeId 5).
+- `line_items` and `products` as objects too (from the `deal_products` table; a line
+  item lists its deal with `associations=deals`), `POST /crm/v4/associations/line_items/
+  deals/batch/read` (typeId 20), and `GET /crm/v3/properties/{deals,products}/{name}`
+  (the enumeration definitions of `hs_analytics_source`, the deals' `channel`, and
+  `hs_product_type`, the products' family; 404 for another property).
 - `GET /crm/v3/owners` (teams with `primary`), `GET /crm/v3/pipelines/deals` (stage
   `metadata.probability` and `metadata.isClosed` as strings), `GET /settings/v3/currencies/
   exchange-rates`, `GET /settings/v3/currencies/company-currency`.
@@ -32,8 +37,8 @@ Records are kept as Arrow columns and pages are built on demand from slices of t
 parameters).
 
 The package: `responses` (tokens, scopes, error bodies, faults), `records` (the Arrow
-columns and their JSON texts), `crm` and `deals` (building the portal), `reads` and
-`search` (the endpoints), `fake` (`FakeHubSpot` and `serve_crm`).
+columns and their JSON texts), `crm`, `deals` and `products` (building the portal),
+`reads`, `search` and `commerce` (the endpoints), `fake` (`FakeHubSpot` and `serve_crm`).
 """
 
 from tests.fakes.hubspot.fake import FakeHubSpot, serve_crm

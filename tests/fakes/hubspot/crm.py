@@ -33,7 +33,8 @@ class PortalData:
     """Builds the portal's state. Mixed into FakeHubSpot, whose `names` (property names)
     and `company_currency` it reads; it sets `owners`, `owner_ids`, `owner_user_ids`,
     `team_ids`, `pipelines`, `pipeline_ids`, `stage_ids`, `companies`, `goals`, `rates`
-    and `now_ms` (and `deals` through DealData)."""
+    and `now_ms` (and `deals` through DealData, `line_items`, `products` and
+    `properties` through ProductData)."""
 
     def _build(self, tables: Mapping[str, pa.Table | Iterable[pa.Table] | None]) -> None:
         deals = as_table(tables.get("deals"))
@@ -45,14 +46,22 @@ class PortalData:
         stages = as_table(tables.get("stages"))
         fx = as_table(tables.get("fx_rates"))
         goals = as_table(tables.get("goal_targets"))
+        deal_products = as_table(tables.get("deal_products"))
 
         self._build_owners(owners)
         self._build_pipelines(stages, deals)
         self._build_companies(accounts)
         self._build_deals(deals, history)
+        self._build_products(deals, deal_products)
         self._build_goals(goals)
         self._build_rates(fx)
-        stamps = [self.deals.modified_ms, self.companies.modified_ms, self.goals.modified_ms]
+        stamps = [
+            self.deals.modified_ms,
+            self.companies.modified_ms,
+            self.goals.modified_ms,
+            self.line_items.modified_ms,
+            self.products.modified_ms,
+        ]
         latest = max((int(s.max()) for s in stamps if len(s)), default=0)
         self.now_ms = max(latest, 0) + 60_000
 

@@ -16,8 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from ingestion.hubspot import settings as hs
+from tests.fakes.hubspot.commerce import CommerceEndpoints
 from tests.fakes.hubspot.crm import PortalData
 from tests.fakes.hubspot.deals import DealData
+from tests.fakes.hubspot.products import ProductData
 from tests.fakes.hubspot.reads import ReadEndpoints
 from tests.fakes.hubspot.records import Objects, history_entries
 from tests.fakes.hubspot.responses import (
@@ -33,7 +35,15 @@ from tests.fakes.ratelimit import RateWindow
 from tests.fakes.server import FakeServer, Request, Response
 
 
-class FakeHubSpot(PortalData, DealData, ReadEndpoints, SearchEndpoint, FakeServer):
+class FakeHubSpot(
+    PortalData,
+    DealData,
+    ProductData,
+    ReadEndpoints,
+    SearchEndpoint,
+    CommerceEndpoints,
+    FakeServer,
+):
     """A HubSpot portal serving `tables` (files contract); see the package docstring."""
 
     def __init__(
@@ -61,6 +71,8 @@ class FakeHubSpot(PortalData, DealData, ReadEndpoints, SearchEndpoint, FakeServe
             "contract_end": hs.DEFAULT_CONTRACT_END_PROPERTY,
             "mrr": hs.DEFAULT_MRR_PROPERTY,
             "lost_reason": hs.DEFAULT_LOST_REASON_PROPERTY,
+            "channel": hs.DEFAULT_CHANNEL_PROPERTY,
+            "product_family": hs.DEFAULT_PRODUCT_FAMILY_PROPERTY,
             **(property_names or {}),
         }
         self._window = (
@@ -75,7 +87,7 @@ class FakeHubSpot(PortalData, DealData, ReadEndpoints, SearchEndpoint, FakeServe
         self._routes()
 
     def _routes(self) -> None:
-        objects = "(deals|companies|goal_targets)"
+        objects = "(deals|companies|goal_targets|line_items|products)"
         self.route("GET", f"/crm/v3/objects/{objects}", self._guard(self._list))
         self.route("POST", f"/crm/v3/objects/{objects}/search", self._guard(self._search))
         self.route("POST", f"/crm/v3/objects/{objects}/batch/read", self._guard(self._batch_read))
@@ -83,6 +95,21 @@ class FakeHubSpot(PortalData, DealData, ReadEndpoints, SearchEndpoint, FakeServe
             "POST",
             "/crm/v4/associations/deals/companies/batch/read",
             self._guard(self._associations, scope=SCOPES["deals"]),
+        )
+        self.route(
+            "POST",
+            "/crm/v4/associations/line_items/deals/batch/read",
+            self._guard(self._line_item_deals, scope=SCOPES["line_items"]),
+        )
+        self.route(
+            "GET",
+            "/crm/v3/properties/deals/[^/]+",
+            self._guard(self._property, scope=SCOPES["deal_properties"]),
+        )
+        self.route(
+            "GET",
+            "/crm/v3/properties/products/[^/]+",
+            self._guard(self._property, scope=SCOPES["products"]),
         )
         self.route("GET", "/crm/v3/owners/?", self._guard(self._owners, scope=SCOPES["owners"]))
         self.route(
@@ -166,9 +193,13 @@ class FakeHubSpot(PortalData, DealData, ReadEndpoints, SearchEndpoint, FakeServe
         return guarded
 
     def _objects(self, object_type: str) -> Objects:
-        return {"deals": self.deals, "companies": self.companies, "goal_targets": self.goals}[
-            object_type
-        ]
+        return {
+            "deals": self.deals,
+            "companies": self.companies,
+            "goal_targets": self.goals,
+            "line_items": self.line_items,
+            "products": self.products,
+        }[object_type]
 
     def tick(self) -> int:
         with self._state:
@@ -218,7 +249,7 @@ class FakeHubSpot(PortalData, DealData, ReadEndpoints, SearchEndpoint, FakeServe
         """Every property quoted for JSON now: what the first pages would do otherwise, so
         that a timed reader does not pay for the fake's own set-up."""
         with self._state:
-            for name in ("deals", "companies", "goal_targets"):
+            for name in ("deals", "companies", "goal_targets", "line_items", "products"):
                 self._objects(name).quote_all()
 
     def purge(self, object_type: str, key: str) -> None:
@@ -255,8 +286,10 @@ def serve_crm(
     """A fake HubSpot portal serving `tables` (not started: use it as a context manager).
 
     `tables` holds files-contract tables (or iterables of them): `deals` (required),
-    `stage_history`, `accounts`, `owners`, `stages`, `fx_rates`, and optionally
-    `goal_targets` (`goal_id`, `name`, `target`, `start`, `end`, `owner_id`, `team`).
+    `stage_history`, `accounts`, `owners`, `stages`, `fx_rates`, `deal_products` (served as
+    line items and products; a line item's key is `line_item_key(deal_id, product_id)`),
+    and optionally `goal_targets` (`goal_id`, `name`, `target`, `start`, `end`,
+    `owner_id`, `team`). The deals' optional `channel` is served as hs_analytics_source.
     `options` go to FakeHubSpot (token, company_currency, scopes, rate_limit, ...).
     """
     return FakeHubSpot(tables, **options)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ingestion.hubspot import settings as hs
 from tests.fakes.arrow import iso_texts
-from tests.fakes.hubspot.records import Objects, company_links
+from tests.fakes.hubspot.records import Objects, company_links, deal_links
 from tests.fakes.hubspot.responses import error_response
 from tests.fakes.server import Request, Response
 
@@ -68,6 +68,8 @@ class ReadEndpoints:
             columns.append(
                 company_links(objects.primary_company[rows], objects.other_company[rows])
             )
+        if "deals" in associations and objects.name == "line_items":
+            columns.append(deal_links(objects.parent_deal[rows]))
         columns.append("}")
         records = pc.binary_join_element_wise(*columns, "")
         return "[" + ",".join(records.to_pylist()) + "]"

@@ -107,6 +107,17 @@ def company_links(primary: np.ndarray, other: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(primary >= 0), links, "")
 
 
+def deal_links(deals: np.ndarray) -> pa.Array:
+    """The `associations` member of line item records: their one deal (none: empty text)."""
+    links = pc.binary_join_element_wise(
+        ',"associations":{"deals":{"results":[{"id":"',
+        pa.array(deals).cast(pa.string()),
+        '","type":"line_item_to_deal"}]}}',
+        "",
+    )
+    return pc.if_else(pa.array(deals >= 0), links, "")
+
+
 class Objects:
     """One object type's records as columns (sorted by their numeric HubSpot id)."""
 
@@ -133,6 +144,7 @@ class Objects:
         self.history_json: pa.Array | None = None
         self.primary_company = np.full(len(ids), -1, dtype=np.int64)
         self.other_company = np.full(len(ids), -1, dtype=np.int64)
+        self.parent_deal = np.full(len(ids), -1, dtype=np.int64)  # line items only
         self._quoted: dict[str, pa.Array] = {}
         self._live: np.ndarray | None = None
 

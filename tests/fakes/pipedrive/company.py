@@ -19,15 +19,17 @@ from ingestion.files.contract import ENTITIES
 from tests.fakes.arrow import as_table, column_or_nulls, epoch
 from tests.fakes.pipedrive.columns import NULL, TIMESTAMP_TYPE, native_ids, positions_in
 from tests.fakes.pipedrive.deal_columns import DealColumns
+from tests.fakes.pipedrive.products import ProductColumns
 from tests.fakes.pipedrive.responses import ACCOUNT_OWNER_USER, field_key
 
 _CREATED = "2025-01-01T08:00:00Z"
 
 
-class CompanyData(DealColumns):
+class CompanyData(DealColumns, ProductColumns):
     """Builds the company's state. Mixed into FakePipedrive; sets `users`, `user_ids`,
     `teams`, `pipelines`, `pipeline_ids`, `stages`, `stage_ids`, `org_options` and the
-    organizations' columns `_o_*` (the deals' through DealColumns)."""
+    organizations' columns `_o_*` (the deals' through DealColumns, the products' and
+    line items' through ProductColumns)."""
 
     def _build(self, tables: Mapping[str, Any]) -> None:
         unknown = set(tables) - set(ENTITIES)
@@ -57,6 +59,8 @@ class CompanyData(DealColumns):
         self._build_organizations(accounts)
         self._build_deals(deals, owners)
         self._build_history(deals, history, hist_index, hist_pipeline)
+        lines = as_table(tables.get("deal_products"), ENTITIES["deal_products"].schema)
+        self._build_products(deals, lines or ENTITIES["deal_products"].schema.empty_table())
         self._index_deals()
 
     def _build_people(self, owners: pa.Table) -> None:

@@ -66,6 +66,10 @@ class DealColumns:
             self._d_deal_type = native_ids(pc.index_in(deals["deal_type"], value_set=type_keys), n)
         else:
             self._d_deal_type = np.zeros(n, dtype=np.int64)
+        # the deal's marketing channel: an option of the built-in `channel` field
+        channel = pc.dictionary_encode(column_or_nulls(deals, "channel", pa.string()))
+        self.channel_options = {v: i for i, v in enumerate(channel.dictionary.to_pylist(), 1)}
+        self._d_channel = native_ids(channel.indices, n)
         self._d_contract_start = date_texts(deals, "contract_start", n)
         self._d_contract_end = date_texts(deals, "contract_end", n)
         mrr = deals["mrr"] if "mrr" in deals.column_names else pa.nulls(n, pa.float64())

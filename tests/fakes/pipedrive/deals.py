@@ -24,6 +24,7 @@ from tests.fakes.pipedrive.columns import (
 from tests.fakes.pipedrive.responses import (
     ACCOUNT_OWNER_USER,
     DELETED_LISTED_DAYS,
+    INCLUDE_FIELDS,
     BadRequest,
     decode_cursor,
     encode_cursor,
@@ -79,6 +80,9 @@ class DealEndpoints:
         only_keys = None if keys is None else {k for k in keys.split(",") if k}
         if only_keys is not None and len(only_keys) > 15:
             raise BadRequest("A maximum of 15 custom field keys is allowed")
+        extra = {f for f in (request.arg("include_fields") or "").split(",") if f}
+        if not extra <= INCLUDE_FIELDS:
+            raise BadRequest(f"Invalid include_fields: {', '.join(sorted(extra - INCLUDE_FIELDS))}")
         cursor = request.arg("cursor")
         codes = np.array([STATUS_CODES[s] for s in wanted], dtype=np.int8)
         forgotten = epoch_of(self.now() - timedelta(days=DELETED_LISTED_DAYS), "us")
@@ -142,6 +146,9 @@ class DealEndpoints:
                 page = order[offset : offset + limit]
                 next_cursor = encode_cursor(offset + limit) if offset + limit < len(order) else None
             records = self._deal_records(page, only_keys)
+            if "products_count" in extra:  # an optional field, sent only when asked for
+                for record, count in zip(records, self._d_products[page].tolist(), strict=True):
+                    record["products_count"] = count
         return ok(records, next_cursor)
 
     def _deal_records(self, rows: np.ndarray, only_keys: set[str] | None) -> list[dict[str, Any]]:
@@ -166,6 +173,7 @@ class DealEndpoints:
         archived = self._d_archived[rows].tolist()
         deal_type = nullable_ids(self._d_deal_type[rows])
         mrr = self._d_mrr[rows].tolist()
+        channel = nullable_ids(self._d_channel[rows])
         keys = {
             name: field_key(f"deal:{name}")
             for name in ("Deal type", "Contract start", "Contract end", "MRR", "Next step")
@@ -209,7 +217,7 @@ class DealEndpoints:
                     "label_ids": [],
                     "origin": "ManuallyCreated",
                     "origin_id": None,
-                    "channel": None,
+                    "channel": channel[n],
                     "channel_id": None,
                     "acv": None,
                     "arr": None,

@@ -74,6 +74,12 @@ class CompanyEndpoints:
             self._builtin("stage_id", "Stage", "stage"),
             self._builtin("status", "Status", "status"),
             self._builtin("mrr", "MRR (products)", "double"),
+            self._builtin("origin", "Source origin", "varchar"),
+            {
+                **self._builtin("channel", "Source channel", "enum"),
+                "options": [{"id": i, "label": label} for label, i in self.channel_options.items()],
+            },
+            self._builtin("channel_id", "Source channel ID", "varchar"),
             self._custom(
                 "deal",
                 "Deal type",

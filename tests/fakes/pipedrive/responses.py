@@ -23,6 +23,25 @@ MAX_LIMIT = 500
 DELETED_LISTED_DAYS = 30
 ACCOUNT_OWNER_USER = 1  # the token's own user: goals/find without type.name returns theirs
 DEAL_TYPE_LABELS = {"new_business": "New business", "renewal": "Renewal", "expansion": "Expansion"}
+# the optional fields GET /api/v2/deals adds when `include_fields` names them
+INCLUDE_FIELDS = {
+    "next_activity_id",
+    "last_activity_id",
+    "first_won_time",
+    "products_count",
+    "files_count",
+    "notes_count",
+    "followers_count",
+    "email_messages_count",
+    "activities_count",
+    "done_activities_count",
+    "undone_activities_count",
+    "participants_count",
+    "last_incoming_mail_time",
+    "last_outgoing_mail_time",
+    "smart_bcc_email",
+    "source_lead_id",
+}
 CURRENCY_CODES = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CAD", "AUD", "JPY")
 
 

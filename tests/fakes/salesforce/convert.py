@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.fakes.salesforce.convert_money import FOUNDED_SQL, MoneyConversion, record_ids
+from tests.fakes.salesforce.convert_products import ProductConversion
 from tests.fakes.salesforce.schema import DEAL_TYPE_PICKLIST, ORG_ID
 
 
-class OrgConversion(MoneyConversion):
+class OrgConversion(MoneyConversion, ProductConversion):
     """Mixed into SalesforceOrg: fills its tables from the `src_*` tables with `_insert`,
     reading `con`, `corporate_currency` and `multi_currency`; sets `clock`. Quotas and
-    rates come from MoneyConversion."""
+    rates come from MoneyConversion, channels and products from ProductConversion."""
 
     def _convert(self) -> None:
         first = self.con.execute(
@@ -39,6 +40,8 @@ class OrgConversion(MoneyConversion):
         self._convert_accounts(corporate)
         self._convert_stages()
         self._convert_opportunities()
+        self._convert_channels()
+        self._convert_products()
         self._convert_history()
         self._convert_quotas(corporate)
         if self.multi_currency:
@@ -194,6 +197,7 @@ class OrgConversion(MoneyConversion):
             Contract_Start__c="d.contract_start",
             Contract_End__c="d.contract_end",
             MRR__c="CAST(d.mrr AS DOUBLE)",
+            Cost__c="CAST(d.cost AS DOUBLE)",
             Loss_Reason__c="d.lost_reason",
             CreatedDate="d.created_at",
             LastModifiedDate=modified,

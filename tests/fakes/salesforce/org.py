@@ -49,6 +49,11 @@ class SalesforceOrg(OrgConversion, OrgQueries):
         for name, fields in self.schema.items():
             columns = ", ".join(f"{quote(f.name)} {f.sql_type}" for f in fields)
             self.con.execute(f"CREATE TABLE {quote(name)} ({columns})")
+        # Picklist options: describe lists them, SOQL toLabel() turns values into labels.
+        self.con.execute(
+            "CREATE TABLE picklist_values (sobject VARCHAR, field VARCHAR, value VARCHAR, "
+            "label VARCHAR)"
+        )
 
     @classmethod
     def from_crm(
@@ -153,17 +158,28 @@ class SalesforceOrg(OrgConversion, OrgQueries):
         )
 
     def delete(self, sobject: str, record_id: str) -> datetime:
-        """Move a record to the recycle bin (IsDeleted); an opportunity takes its history."""
+        """Move a record to the recycle bin (IsDeleted); an opportunity takes its history
+        and its line items along."""
         with self._lock:
             name = self._object(sobject)
             now = self.update(name, record_id, IsDeleted=True)
             if name == "Opportunity":
-                self.con.execute(
-                    'UPDATE "OpportunityHistory" SET "IsDeleted" = true, "SystemModstamp" = ? '
-                    'WHERE "OpportunityId" = ?',
-                    [now, record_id],
-                )
+                for child in ("OpportunityHistory", "OpportunityLineItem"):
+                    self.con.execute(
+                        f'UPDATE "{child}" SET "IsDeleted" = true, "SystemModstamp" = ? '
+                        'WHERE "OpportunityId" = ? AND NOT "IsDeleted"',
+                        [now, record_id],
+                    )
             return now
+
+    def add_picklist_value(self, sobject: str, field: str, value: str, label: str) -> None:
+        """An option of a picklist field: its API value and its label."""
+        with self._lock:
+            name = self._object(sobject)
+            self.con.execute(
+                "INSERT INTO picklist_values VALUES (?, ?, ?, ?)",
+                [name, self._field(name, field).name, value, label],
+            )
 
     def insert(self, sobject: str, **values: Any) -> str:
         """Create a record (Id, CreatedDate and SystemModstamp are set for you)."""

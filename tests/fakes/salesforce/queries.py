@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tests.fakes.salesforce.schema import KEY_PREFIXES, FieldDef
+from tests.fakes.salesforce.schema import KEY_PREFIXES, PICKLIST_TYPES, FieldDef
 from tests.fakes.salesforce.soql import Condition, SalesforceApiError, Soql, malformed, quote
 
 
@@ -20,12 +20,36 @@ class OrgQueries:
 
     def describe(self, sobject: str) -> dict[str, Any]:
         name = self._object(sobject)
+        with self._lock:
+            cursor = self.con.cursor()
+        options: dict[str, list[dict[str, Any]]] = {}
+        for field, value, label in cursor.execute(
+            "SELECT field, value, max(label) FROM picklist_values WHERE sobject = ? "
+            "GROUP BY field, value ORDER BY field, value",
+            [name],
+        ).fetchall():
+            options.setdefault(field, []).append(
+                {
+                    "active": True,
+                    "defaultValue": False,
+                    "label": label,
+                    "validFor": None,
+                    "value": value,
+                }
+            )
+        fields = []
+        for f in self.schema[name]:
+            described = f.describe()
+            described["picklistValues"] = (
+                options.get(f.name, []) if f.type in PICKLIST_TYPES else []
+            )
+            fields.append(described)
         return {
             "name": name,
             "label": name,
             "keyPrefix": KEY_PREFIXES.get(name),
             "queryable": True,
-            "fields": [f.describe() for f in self.schema[name]],
+            "fields": fields,
         }
 
     def describe_global(self) -> dict[str, Any]:
@@ -86,6 +110,7 @@ class OrgQueries:
         url = f"'/services/data/{version}/sobjects/{name}/' || t.\"Id\""
         pairs = [f"'attributes', json_object('type', '{name}', 'url', {url})"]
         joins: dict[str, tuple[str, FieldDef, str, list[str]]] = {}
+        labels: list[str] = []  # joins of the picklist options of toLabel() fields
         seen: set[str] = set()
         for path in soql.fields:
             head, _, tail = path.partition(".")
@@ -95,8 +120,13 @@ class OrgQueries:
             seen.add(key)
             if not tail:
                 f = self._field(name, head)
-                pairs.append(f"'{f.name}', {self._json_value('t', f)}")
+                if key in soql.labelled:
+                    pairs.append(f"'{f.name}', {self._label(name, f, labels)}")
+                else:
+                    pairs.append(f"'{f.name}', {self._json_value('t', f)}")
                 continue
+            if key in soql.labelled:
+                raise malformed(f"this fake Salesforce has no toLabel() on related fields: {path}")
             reference = self._relationship(name, head)
             target = str(reference.reference_to)
             relation = str(reference.relationship_name)
@@ -108,7 +138,7 @@ class OrgQueries:
             sub = self._field(target, tail)
             joins[relation][3].append(f"'{sub.name}', {self._json_value(alias, sub)}")
         record = "json_object(" + ", ".join(pairs) + ")"
-        join_sql = ""
+        join_sql = "".join(labels)
         for relation, (alias, reference, target, subpairs) in joins.items():
             target_url = f"'/services/data/{version}/sobjects/{target}/' || {alias}.\"Id\""
             nested = (
@@ -141,6 +171,21 @@ class OrgQueries:
             cursor = self.con.cursor()
         cursor.execute("SET TimeZone = 'UTC'")
         return name, cursor.sql(sql, params=params).to_arrow_table().column(0)
+
+    @staticmethod
+    def _label(sobject: str, f: FieldDef, labels: list[str]) -> str:
+        """toLabel(f): the option's label, the stored value when the option has none."""
+        if f.type not in PICKLIST_TYPES:
+            raise SalesforceApiError(
+                400, "INVALID_FIELD", f"toLabel() is not supported on {f.type} field {f.name}"
+            )
+        alias = f"pl{len(labels)}"
+        labels.append(
+            f" LEFT JOIN (SELECT value, max(label) AS label FROM picklist_values "
+            f"WHERE sobject = '{sobject}' AND field = '{f.name}' GROUP BY value) {alias} "
+            f"ON {alias}.value = t.{quote(f.name)}"
+        )
+        return f"coalesce({alias}.label, t.{quote(f.name)})"
 
     @staticmethod
     def _condition(sobject: str, f: FieldDef, cond: Condition, params: list[Any]) -> str:

@@ -66,7 +66,12 @@ KEY_PREFIXES = {
     "ForecastingQuota": "0J9",
     "CurrencyType": "01L",
     "DatedConversionRate": "04w",
+    "Product2": "01t",
+    "PricebookEntry": "01u",
+    "OpportunityLineItem": "00k",
 }
+# The field types that have picklist values in describe (and that toLabel translates).
+PICKLIST_TYPES = ("picklist", "multipicklist")
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,38 @@ def org_schema(multi_currency: bool = True) -> dict[str, tuple[FieldDef, ...]]:
             _f("Contract_End__c", "date"),
             _f("MRR__c", "currency"),
             _f("Loss_Reason__c", "picklist"),
+            _f("LeadSource", "picklist"),
+            _f("Cost__c", "currency"),  # a custom field: Salesforce has no standard cost
+            *stamp,
+            modstamp,
+        ),
+        "Product2": (
+            _f("Id", "id"),
+            _f("Name"),
+            _f("ProductCode"),
+            _f("Family", "picklist"),
+            _f("Description", "textarea"),
+            _f("IsActive", "boolean"),
+            _f("IsDeleted", "boolean"),
+            *stamp,
+            modstamp,
+        ),
+        "OpportunityLineItem": (
+            _f("Id", "id"),
+            _f("OpportunityId", "reference", "Opportunity", "Opportunity"),
+            _f("Product2Id", "reference", "Product2", "Product2"),
+            _f("PricebookEntryId", "reference"),
+            _f("Name"),
+            _f("ProductCode"),
+            _f("Quantity", "double"),
+            _f("UnitPrice", "currency"),
+            _f("ListPrice", "currency"),
+            _f("Discount", "percent"),
+            _f("Subtotal", "currency"),
+            _f("TotalPrice", "currency"),
+            _f("Cost__c", "currency"),  # a custom field: Salesforce has no standard cost
+            *currency,
+            _f("IsDeleted", "boolean"),
             *stamp,
             modstamp,
         ),

@@ -7,7 +7,7 @@ running a query in DuckDB (`queries.py`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ class Soql:
     conditions: list[Condition]
     order_by: list[tuple[str, bool]]  # (field, descending)
     limit: int | None
+    labelled: set[str] = field(default_factory=set)  # fields in toLabel(), lower-case
 
 
 _SOQL = re.compile(
@@ -49,6 +50,7 @@ _SOQL = re.compile(
     r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*",
     re.IGNORECASE | re.DOTALL,
 )
+_FIELD = re.compile(r"(?:(?P<label>toLabel)\(\s*(?P<inner>\w+(?:\.\w+)?)\s*\)|\w+(?:\.\w+)?)", re.I)
 _CONDITION = re.compile(r"\s*([\w.]+)\s*(=|!=|<>|<=|>=|<|>)\s*(.+?)\s*", re.DOTALL)
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -79,9 +81,16 @@ def parse_soql(text: str) -> Soql:
     match = _SOQL.fullmatch(text or "")
     if match is None:
         raise malformed(f"unexpected token: '{(text or '').strip()[:40]}'")
-    fields = [f.strip() for f in match["fields"].split(",")]
-    if any(not re.fullmatch(r"[\w]+(\.[\w]+)?", f) for f in fields):
-        raise malformed(f"unexpected token in the field list: '{match['fields']}'")
+    fields, labelled = [], set()
+    for text_field in (f.strip() for f in match["fields"].split(",")):
+        found = _FIELD.fullmatch(text_field)
+        if found is None:
+            raise malformed(f"unexpected token in the field list: '{match['fields']}'")
+        if found["label"]:
+            fields.append(found["inner"])
+            labelled.add(found["inner"].lower())
+        else:
+            fields.append(text_field)
     conditions = []
     if match["where"]:
         if re.search(r"\s(OR|NOT)\s", match["where"], re.IGNORECASE):
@@ -100,7 +109,7 @@ def parse_soql(text: str) -> Soql:
                 raise malformed(f"unexpected token: '{part.strip()}'")
             order_by.append((words[0], len(words) > 1 and words[1].upper() == "DESC"))
     limit = int(match["limit"]) if match["limit"] else None
-    return Soql(fields, match["sobject"], conditions, order_by, limit)
+    return Soql(fields, match["sobject"], conditions, order_by, limit, labelled)
 
 
 def quote(name: str) -> str:

@@ -63,6 +63,8 @@ as_of_state as (
         case when dated.closed_date > dated.as_of then null else dated.lost_reason end
             as lost_reason,
         dated.updated_at,
+        dated.channel,
+        dated.cost,
         dated.created_date,
         case when dated.closed_date > dated.as_of then null else dated.closed_date end
             as closed_date
@@ -123,5 +125,8 @@ select
     created_date,
     closed_date,
     fx_rate,
-    fx_date
+    fx_date,
+    channel,
+    cost,
+    cast(round(cost * fx_rate, 2) as decimal(18, 2)) as cost_reporting
 from rated

@@ -1,6 +1,7 @@
--- Per day and account scope: the accounts active that day and the MRR of the contracts
--- active that day, cumulated from +/- events (a run or contract starting, or ending the
--- day before). The days start at the earliest period start of any grain (a year can
+-- Per day and account scope: the accounts active that day, the MRR of the contracts
+-- active that day and the sum of those accounts' first contract starts (day numbers, for
+-- customer_tenure_days), cumulated from +/- events (a run or contract starting, or
+-- ending the day before). The days start at the earliest period start of any grain (a year can
 -- start before the first deal) so that every period's first day has a value; events
 -- before that day count from it.
 with context as (
@@ -15,20 +16,30 @@ days as (
     {{ date_spine('first_day.first_day', 'context.as_of', 'first_day cross join context') }}
 ),
 
+first_starts as (
+    select
+        account_id,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'min(run_start)', 'day') }} as first_start_days
+    from {{ ref('int_account_active_runs') }}
+    group by account_id
+),
+
 events as (
-    select account_id, run_start as event_date, 1 as active_accounts,
-        cast(0 as decimal(18, 2)) as active_mrr
-    from {{ ref('int_account_active_runs') }}
+    select runs.account_id, runs.run_start as event_date, 1 as active_accounts,
+        cast(0 as decimal(18, 2)) as active_mrr, first_starts.first_start_days
+    from {{ ref('int_account_active_runs') }} as runs
+    inner join first_starts on runs.account_id = first_starts.account_id
     union all
-    select account_id, cast({{ dbt.dateadd('day', 1, 'run_end') }} as date), -1,
-        cast(0 as decimal(18, 2))
-    from {{ ref('int_account_active_runs') }}
+    select runs.account_id, cast({{ dbt.dateadd('day', 1, 'runs.run_end') }} as date), -1,
+        cast(0 as decimal(18, 2)), -first_starts.first_start_days
+    from {{ ref('int_account_active_runs') }} as runs
+    inner join first_starts on runs.account_id = first_starts.account_id
     union all
-    select account_id, contract_start, 0, mrr_reporting
+    select account_id, contract_start, 0, mrr_reporting, 0
     from {{ ref('int_account_contracts') }}
     union all
     select account_id, cast({{ dbt.dateadd('day', 1, 'contract_end') }} as date), 0,
-        -mrr_reporting
+        -mrr_reporting, 0
     from {{ ref('int_account_contracts') }}
 ),
 
@@ -38,7 +49,8 @@ daily_changes as (
         scopes.scope_value,
         greatest(events.event_date, first_day.first_day) as event_date,
         sum(events.active_accounts) as active_accounts,
-        sum(events.active_mrr) as active_mrr
+        sum(events.active_mrr) as active_mrr,
+        sum(events.first_start_days) as first_start_days
     from events
     cross join first_day
     inner join {{ ref('int_account_scopes') }} as scopes
@@ -53,7 +65,8 @@ dense as (
         scopes.scope_type,
         scopes.scope_value,
         coalesce(daily_changes.active_accounts, 0) as active_accounts,
-        coalesce(daily_changes.active_mrr, 0) as active_mrr
+        coalesce(daily_changes.active_mrr, 0) as active_mrr,
+        coalesce(daily_changes.first_start_days, 0) as first_start_days
     from days
     cross join {{ ref('int_kpi_scope_values') }} as scopes
     left join daily_changes
@@ -68,7 +81,8 @@ select
     scope_type,
     scope_value,
     cast(sum(active_accounts) over cumulative as bigint) as active_accounts,
-    cast(sum(active_mrr) over cumulative as decimal(18, 2)) as active_mrr
+    cast(sum(active_mrr) over cumulative as decimal(18, 2)) as active_mrr,
+    cast(sum(first_start_days) over cumulative as bigint) as active_first_start_days
 from dense
 window cumulative as (
     partition by scope_type, scope_value

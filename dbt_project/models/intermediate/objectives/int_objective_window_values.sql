@@ -1,10 +1,14 @@
 -- Each objective's metric over each span of int_objective_windows, "taken as one
 -- period" (DESIGN.md): totals and ratios of totals from the daily KPIs; the median
--- cycle from the deals; pipeline value at the end of the span; arpa on its last day;
--- churn as the mean of the complete months inside the span; ltv of its last complete
--- month; a manual metric by its aggregation. Null where the span ends before the first
+-- cycle and the repeat buyers from the deals; pipeline value at the end of the span; arpa,
+-- active customers and tenure on its last day; churn and retention as the mean of the
+-- complete months inside the span; ltv of its last complete month; a share as the scope's
+-- total over the company's; a manual metric by its aggregation. Null where the span ends before the first
 -- data, or nothing was measurable.
-{%- set summed = ['won_deals', 'lost_deals', 'won_revenue', 'deals_created', 'new_customers'] %}
+{%- set summed = ['won_deals', 'lost_deals', 'won_revenue', 'deals_created', 'new_customers',
+    'gross_margin'] %}
+{%- set shares = {'won_revenue_share': 'won_revenue', 'won_deals_share': 'won_deals',
+    'new_customers_share': 'new_customers'} %}
 
 with windows as (
     select * from {{ ref('int_objective_windows') }}
@@ -36,28 +40,60 @@ totals as (
         on windows.scope_type = daily.scope_type
         and windows.scope_key = daily.scope_value
         and daily.day between windows.window_start and windows.window_end
-    where windows.metric in ('{{ summed | join("', '") }}', 'win_rate', 'avg_deal_size')
+    where windows.metric in ('{{ summed | join("', '") }}', 'win_rate', 'avg_deal_size',
+        'margin_rate', '{{ shares.keys() | join("', '") }}')
     group by
         windows.objective_id, windows.period_start, windows.as_of, windows.window_kind,
         windows.metric
 ),
 
+-- The company's totals over the same spans, for the shares.
+company_totals as (
+    select
+        windows.objective_id,
+        windows.period_start,
+        windows.as_of,
+        windows.window_kind,
+        {%- for share, metric in shares.items() %}
+        coalesce(sum(case when daily.metric = '{{ metric }}' then daily.value end), 0)
+            as {{ metric }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from windows
+    left join daily
+        on daily.scope_type = 'company'
+        and daily.day between windows.window_start and windows.window_end
+    where windows.metric in ('{{ shares.keys() | join("', '") }}')
+    group by windows.objective_id, windows.period_start, windows.as_of, windows.window_kind
+),
+
 from_totals as (
     select
-        objective_id,
-        period_start,
-        as_of,
-        window_kind,
-        case metric
+        totals.objective_id,
+        totals.period_start,
+        totals.as_of,
+        totals.window_kind,
+        case totals.metric
             {%- for metric in summed %}
-            when '{{ metric }}' then {{ metric }}
+            when '{{ metric }}' then totals.{{ metric }}
             {%- endfor %}
             when 'win_rate' then
-                case when won_deals + lost_deals > 0 then won_deals / (won_deals + lost_deals) end
+                case when totals.won_deals + totals.lost_deals > 0
+                    then totals.won_deals / (totals.won_deals + totals.lost_deals) end
             when 'avg_deal_size' then
-                case when won_deals > 0 then won_revenue / won_deals end
+                case when totals.won_deals > 0 then totals.won_revenue / totals.won_deals end
+            when 'margin_rate' then
+                case when totals.won_revenue <> 0 then totals.gross_margin / totals.won_revenue end
+            {%- for share, metric in shares.items() %}
+            when '{{ share }}' then
+                case when company.{{ metric }} <> 0 then totals.{{ metric }} / company.{{ metric }} end
+            {%- endfor %}
         end as value
     from totals
+    left join company_totals as company
+        on totals.objective_id = company.objective_id
+        and totals.period_start = company.period_start
+        and totals.as_of = company.as_of
+        and totals.window_kind = company.window_kind
 ),
 
 cycles as (
@@ -77,6 +113,34 @@ cycles as (
         and deals.status = 'won'
         and deals.closed_date between windows.window_start and windows.window_end
     where windows.metric = 'sales_cycle_days'
+    group by windows.objective_id, windows.period_start, windows.as_of, windows.window_kind
+),
+
+-- Accounts with a won deal closed in the span, and those of them whose first win closed
+-- before the span's start.
+repeat_buyers as (
+    select
+        windows.objective_id,
+        windows.period_start,
+        windows.as_of,
+        windows.window_kind,
+        case
+            when count(distinct deals.account_id) > 0 then
+                cast(count(distinct case when first_wins.closed_date < windows.window_start
+                    then deals.account_id end) as {{ type_double() }})
+                / count(distinct deals.account_id)
+        end as value
+    from windows
+    left join {{ ref('int_opportunity_scopes') }} as scopes
+        on windows.scope_type = scopes.scope_type
+        and windows.scope_key = scopes.scope_value
+    left join {{ ref('int_opportunities') }} as deals
+        on scopes.opportunity_id = deals.opportunity_id
+        and deals.status = 'won'
+        and deals.closed_date between windows.window_start and windows.window_end
+    left join {{ ref('int_account_first_wins') }} as first_wins
+        on deals.account_id = first_wins.account_id
+    where windows.metric = 'repeat_purchase_rate'
     group by windows.objective_id, windows.period_start, windows.as_of, windows.window_kind
 ),
 
@@ -107,15 +171,31 @@ arpa as (
         windows.as_of,
         windows.window_kind,
         case
-            when activity.active_accounts > 0
+            when windows.metric = 'active_customers'
+                then cast(activity.active_accounts as {{ type_double() }})
+            when activity.active_accounts = 0 then null
+            when windows.metric = 'arpa'
                 then cast(activity.active_mrr as {{ type_double() }}) / activity.active_accounts
+            when windows.metric = 'customer_tenure_days'
+                then cast(
+                    activity.active_accounts * {{ dbt.datediff("cast('1970-01-01' as date)",
+                        'windows.window_end', 'day') }}
+                    - activity.active_first_start_days as {{ type_double() }})
+                    / activity.active_accounts
+            when company.active_accounts > 0
+                then cast(activity.active_accounts as {{ type_double() }})
+                    / company.active_accounts
         end as value
     from windows
     left join {{ ref('int_account_activity_daily') }} as activity
         on windows.scope_type = activity.scope_type
         and windows.scope_key = activity.scope_value
         and windows.window_end = activity.date_day
-    where windows.metric = 'arpa'
+    left join {{ ref('int_account_activity_daily') }} as company
+        on company.scope_type = 'company'
+        and windows.window_end = company.date_day
+    where windows.metric in (
+        'arpa', 'active_customers', 'customer_tenure_days', 'active_customers_share')
 ),
 
 months_inside as (
@@ -138,7 +218,7 @@ months_inside as (
         and kpis.period_start = months.period_start
         and kpis.scope_type = windows.scope_type
         and kpis.scope_value = windows.scope_key
-    where windows.metric in ('churn_rate', 'ltv')
+    where windows.metric in ('churn_rate', 'retention_rate', 'ltv')
 ),
 
 monthly as (
@@ -148,7 +228,7 @@ monthly as (
         windows.as_of,
         windows.window_kind,
         case
-            when windows.metric = 'churn_rate' then avg(months_inside.value)
+            when windows.metric in ('churn_rate', 'retention_rate') then avg(months_inside.value)
             else max(case when months_inside.month_start = last_month.month_start
                 then months_inside.value end)
         end as value
@@ -167,7 +247,7 @@ monthly as (
         and windows.period_start = last_month.period_start
         and windows.as_of = last_month.as_of
         and windows.window_kind = last_month.window_kind
-    where windows.metric in ('churn_rate', 'ltv')
+    where windows.metric in ('churn_rate', 'retention_rate', 'ltv')
     group by
         windows.objective_id, windows.period_start, windows.as_of, windows.window_kind,
         windows.metric
@@ -260,6 +340,8 @@ measured as (
     select * from from_totals
     union all
     select * from cycles
+    union all
+    select * from repeat_buyers
     union all
     select * from pipelines
     union all

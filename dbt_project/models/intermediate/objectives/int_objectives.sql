@@ -45,7 +45,9 @@ classified as (
     select
         keyed.*,
         known.scope_value is not null as scope_known,
-        keyed.metric in ('won_deals', 'lost_deals', 'won_revenue', 'deals_created', 'new_customers')
+        keyed.metric in (
+            'won_deals', 'lost_deals', 'won_revenue', 'deals_created', 'new_customers',
+            'gross_margin')
             -- a manual metric is additive when its values are summed (docs/objectives.md)
             or keyed.metric in (
                 select metric from {{ ref('stg_objectives__manual_metrics') }}

@@ -343,12 +343,14 @@ select
                         || ' to ' || cast(reference_end as varchar)
                 when not scope_known
                     then 'no ' || scope_type || ' ''' || scope_value || ''' in the CRM data'
-                when metric in ('churn_rate', 'ltv')
+                when metric in ('churn_rate', 'retention_rate', 'ltv')
                     then 'no complete month in the period yet'
                 when metric = 'win_rate' then 'no deal won or lost in the period yet'
-                when metric in ('avg_deal_size', 'sales_cycle_days')
+                when metric in (
+                    'avg_deal_size', 'sales_cycle_days', 'margin_rate', 'repeat_purchase_rate')
                     then 'no deal won in the period yet'
-                when metric = 'arpa' then 'no account with an active contract'
+                when metric in ('arpa', 'customer_tenure_days')
+                    then 'no account with an active contract'
                 else 'no data for the period yet'
             end
         when 'achieved' then 'the period ended and the target was met'

@@ -8,6 +8,13 @@ pipeline_stages as (
     select * from {{ source('raw_hubspot', 'deal_pipeline_stages') }}
 ),
 
+-- the channel property's option labels (ORGANIC_SEARCH is shown as Organic Search)
+channels as (
+    select value, label
+    from {{ source('raw_hubspot', 'property_options') }}
+    where field = 'channel'
+),
+
 pipelines as (
     select pipeline_id, min(pipeline_label) as pipeline_label
     from pipeline_stages
@@ -47,7 +54,9 @@ renamed as (
         cast(source.contract_end as date) as contract_end,
         cast(source.mrr as decimal(18, 2)) as mrr,
         source.lost_reason,
-        cast(source.updated_at as timestamptz) as updated_at
+        cast(source.updated_at as timestamptz) as updated_at,
+        coalesce(channels.label, source.channel_value) as channel,
+        cast(null as decimal(18, 2)) as cost
     from source
     left join pipelines
         on source.pipeline_id = pipelines.pipeline_id
@@ -56,6 +65,8 @@ renamed as (
         and source.stage_id = pipeline_stages.stage_id
     left join stage_labels
         on source.stage_id = stage_labels.stage_id
+    left join channels
+        on source.channel_value = channels.value
 )
 
 select * from renamed

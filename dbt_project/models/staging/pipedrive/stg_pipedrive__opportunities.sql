@@ -35,7 +35,9 @@ renamed as (
         cast(source.kpi_contract_end as date) as contract_end,
         cast(source.kpi_mrr as decimal(18, 2)) as mrr,
         source.lost_reason,
-        cast(source.update_time as timestamptz) as updated_at
+        cast(source.update_time as timestamptz) as updated_at,
+        source.kpi_channel as channel,
+        cast(null as decimal(18, 2)) as cost
     from source
     left join stages
         on source.stage_id = stages.id

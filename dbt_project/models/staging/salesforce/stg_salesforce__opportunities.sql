@@ -2,7 +2,9 @@
 -- Salesforce keeps a close date, not a time: a closed deal's closed_at is the moment it
 -- entered the stage it closed in, when that was on its close date (UTC), else 00:00 UTC
 -- of the close date (a close date set by hand). An org with one currency has no
--- CurrencyIsoCode: its deals are in the org's default currency.
+-- CurrencyIsoCode: its deals are in the org's default currency. channel is the label
+-- of the field SOURCES__SALESFORCE__CHANNEL_FIELD names (LeadSource by default); cost
+-- the field SOURCES__SALESFORCE__COST_FIELD names, else null (no standard deal cost).
 with source as (
     select * from {{ source('raw_salesforce', 'opportunities') }}
 ),
@@ -69,7 +71,9 @@ renamed as (
         cast(contract_end as date) as contract_end,
         cast(mrr as decimal(18, 2)) as mrr,
         lost_reason,
-        cast(coalesce(last_modified_date, created_date) as timestamptz) as updated_at
+        cast(coalesce(last_modified_date, created_date) as timestamptz) as updated_at,
+        nullif(trim(channel), '') as channel,
+        cast(cost as decimal(18, 2)) as cost
     from labelled
 )
 

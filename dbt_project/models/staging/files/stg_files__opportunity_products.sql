@@ -1,0 +1,1 @@
+{{ files_contract_opportunity_products('files') }}
