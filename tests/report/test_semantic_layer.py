@@ -34,6 +34,8 @@ METRICS = (
     "deals_created",
     "pipeline_value",
     "weighted_pipeline_value",
+    "gross_margin",
+    "margin_rate",
 )
 
 

@@ -33,8 +33,13 @@ select
     opportunities.updated_at,
     team.scope_value as team,
     segment.scope_value as segment,
-    region.scope_value as region
+    region.scope_value as region,
+    coalesce(opportunities.channel, '(none)') as channel,
+    costs.cost_reporting,
+    costs.margin_reporting
 from {{ ref('int_opportunities') }} as opportunities
+left join {{ ref('int_opportunity_costs') }} as costs
+    on opportunities.opportunity_id = costs.opportunity_id
 left join scopes as team
     on opportunities.opportunity_id = team.opportunity_id and team.scope_type = 'team'
 left join scopes as segment
