@@ -28,12 +28,26 @@
         when {{ manual_unit_expression }} is not null
             then {{ format_number(value_expression, count_decimals) }} || ' ' || {{ manual_unit_expression }}
         {%- endif %}
-        when {{ metric_expression }} in ('win_rate', 'churn_rate')
+        when {{ metric_expression }} in ({{ metric_names('ratio') }})
             then {{ format_number('100 * ' ~ value_expression, 1) }} || ' %'
-        when {{ metric_expression }} = 'sales_cycle_days'
+        when {{ metric_expression }} in ({{ metric_names('days') }})
             then {{ format_number(value_expression, 1) }} || ' days'
-        when {{ metric_expression }} in ('won_deals', 'lost_deals', 'deals_created', 'new_customers')
+        when {{ metric_expression }} in ({{ metric_names('count') }})
             then {{ format_number(value_expression, count_decimals) }}
         else {{ format_number(value_expression, 0) }} || ' ' || {{ currency_expression }}
     end
+{%- endmacro %}
+
+{#- The CRM's metrics of one unit kind (ratio, days or count; the others are money), as a
+    quoted SQL list: core/metrics.py holds the same catalogue for Python. -#}
+{% macro metric_names(kind) -%}
+    {%- set kinds = {
+        'ratio': ['win_rate', 'churn_rate', 'margin_rate', 'repeat_purchase_rate',
+                  'retention_rate', 'won_revenue_share', 'won_deals_share',
+                  'new_customers_share', 'active_customers_share'],
+        'days': ['sales_cycle_days', 'customer_tenure_days'],
+        'count': ['won_deals', 'lost_deals', 'deals_created', 'new_customers',
+                  'active_customers'],
+    } -%}
+    '{{ kinds[kind] | join("', '") }}'
 {%- endmacro %}

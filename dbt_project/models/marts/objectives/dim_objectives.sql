@@ -20,15 +20,9 @@ select
     case
         when manual_metrics.unit = 'currency' then context.reporting_currency
         when manual_metrics.unit is not null then manual_metrics.unit
-        when objectives.metric in (
-            'won_deals', 'lost_deals', 'deals_created', 'new_customers', 'active_customers')
-            then 'count'
-        when objectives.metric in (
-            'win_rate', 'churn_rate', 'margin_rate', 'repeat_purchase_rate', 'retention_rate',
-            'won_revenue_share', 'won_deals_share', 'new_customers_share',
-            'active_customers_share')
-            then 'ratio'
-        when objectives.metric in ('sales_cycle_days', 'customer_tenure_days') then 'days'
+        when objectives.metric in ({{ metric_names('count') }}) then 'count'
+        when objectives.metric in ({{ metric_names('ratio') }}) then 'ratio'
+        when objectives.metric in ({{ metric_names('days') }}) then 'days'
         else context.reporting_currency
     end as unit,
     parts.parent_id
