@@ -1,11 +1,7 @@
 -- Mean days from the first contract start to t (the period's snapshot day) of the
 -- accounts active at t: the accounts' total tenure over their count, summed exactly from
 -- day numbers (int_account_activity_daily.active_first_start_days).
-with context as (
-    select * from {{ ref('stg_run__run_context') }}
-),
-
-measured as (
+with measured as (
     select
         spine.grain,
         spine.period_start,
