@@ -111,6 +111,12 @@ SUMMARY_METRICS = (
     "churn_rate",
     "arpa",
     "ltv",
+    "gross_margin",
+    "margin_rate",
+    "repeat_purchase_rate",
+    "active_customers",
+    "retention_rate",
+    "customer_tenure_days",
 )
 
 

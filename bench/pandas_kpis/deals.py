@@ -125,6 +125,11 @@ def deals_as_of(tables: dict[str, pd.DataFrame], settings: RunSettings) -> DealF
         "segment": segment_of.reindex(account_series).fillna(NONE).to_numpy(dtype=object),
         "region": region_of.reindex(account_series).fillna(NONE).to_numpy(dtype=object),
         "pipeline": deals["pipeline"].fillna(NONE).to_numpy(dtype=object),
+        "channel": (
+            deals["channel"].replace("", None).fillna(NONE).to_numpy(dtype=object)
+            if "channel" in deals
+            else np.full(n_deals, NONE, dtype=object)
+        ),
     }
     stages = tables["stages"]
     deal_scopes = scope_codes(
@@ -135,6 +140,7 @@ def deals_as_of(tables: dict[str, pd.DataFrame], settings: RunSettings) -> DealF
             "segment": set(segment_of),
             "region": set(region_of),
             "pipeline": set(stages["pipeline"].dropna()),
+            "channel": set(),
         },
     )
     return DealFrame(

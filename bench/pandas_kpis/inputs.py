@@ -18,7 +18,7 @@ from core.db import connect
 
 NONE = "(none)"
 NEVER = np.int64(10**9)  # the day number of "not closed": after every real day
-SCOPE_TYPES = ("company", "owner", "team", "segment", "region", "pipeline")
+SCOPE_TYPES = ("company", "owner", "team", "segment", "region", "pipeline", "channel")
 ACCOUNT_SCOPE_TYPES = ("company", "segment", "region")
 RAW_TABLES = ("deals", "stage_history", "accounts", "owners", "stages", "fx_rates")
 TOLERANCE = 1e-6  # relative, between this script's doubles and the marts' doubles

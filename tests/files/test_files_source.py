@@ -57,6 +57,7 @@ def test_a_valid_export_loads_every_table_typed(tmp_path: Path) -> None:
         "owners": 3,
         "stages": 5,
         "fx_rates": 3,
+        "deal_products": 0,  # an optional file the export lacks: an empty table
     }
     assert types["amount"] == "DECIMAL(18,2)"
     assert types["created_at"] == "TIMESTAMP WITH TIME ZONE"
@@ -150,8 +151,33 @@ def test_history_of_unknown_deals_is_loaded_with_a_warning(
         "2 history row(s) name deals deals.csv lacks. They are kept in quarantine.stage_history"
     )
     assert "CRM_KPI_MAX_QUARANTINE_SHARE" in warning
-    assert warning.endswith("or remove the history of deleted deals.")
+    assert warning.endswith("or remove the rows of deleted deals.")
     assert [r.getMessage() for r in caplog.records] == [warning]
+
+
+def test_products_of_unknown_deals_are_loaded_with_a_warning(
+    export: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """deal_products.csv naming a deal deals.csv lacks stops nothing either: the lines
+    load (dbt keeps them in quarantine.opportunity_products) with a warning naming the
+    file, the line, the field and what to do."""
+    (export / "deal_products.csv").write_text(
+        "deal_id,product_id,product_name,product_family,quantity,unit_price,amount,currency\n"
+        "1,P-1,Platform,Software,2,50.00,100.00,EUR\n"
+        "D-404,P-1,Platform,Software,1,50.00,50.00,EUR\n"
+    )
+    with caplog.at_level("WARNING", logger="ingestion.files.reader"):
+        validated = ValidatedExport(export).check()
+    loaded = pa.concat_tables(list(validated.batches("deal_products")))
+    validated.close()
+    assert loaded.column("deal_id").to_pylist() == ["1", "D-404"]
+    assert loaded.column("cost").null_count == 2  # the optional column is absent
+    [warning] = validated.warnings
+    assert warning.startswith(
+        "deal_products.csv, line 3, column 'deal_id': 'D-404' is not a deal_id of deals.csv; "
+        "1 product row(s) name deals deals.csv lacks. They are kept in "
+        "quarantine.opportunity_products"
+    )
 
 
 def test_an_unquoted_comma_names_the_line_and_what_to_quote(export: Path) -> None:
